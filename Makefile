@@ -1,0 +1,34 @@
+# graftzoo developer commands. `make demo` runs the main job, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
+STAMP := $(VENV)/.graftzoo-installed
+
+.PHONY: install test test-fast demo bench clean
+
+install: $(STAMP)
+
+# Re-installs only when a pyproject.toml or the pins change; otherwise `make install` is instant.
+$(STAMP): pyproject.toml requirements-pins.txt $(wildcard plugins/*/pyproject.toml) Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade "pip>=24"
+	$(PIP) install --quiet "setuptools>=69" wheel
+	$(PIP) install --quiet --no-build-isolation -r requirements-pins.txt -e ".[test,hub,plots,progress]" $(addprefix -e ,$(PLUGINS))
+	touch $(STAMP)
+
+test: install
+	$(PY) -m pytest -q tests plugins $(PYTEST_ARGS)
+
+test-fast: install
+	$(PY) -m pytest -q -m "not slow" tests plugins $(PYTEST_ARGS)
+
+demo: install
+	$(VENV)/bin/graftzoo demo
+
+bench: install
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) demo_output

@@ -1,0 +1,53 @@
+"""graftzoo: transfer learning as a registry.
+
+Cut a pretrained body, graft a head, fine-tune with discriminative learning rates, and share the
+trained head. `import graftzoo` is light: torch, torchvision, timm and plugins load only when a
+name that needs them is first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (imported on first access)
+_LAZY = {
+    "GraftzooError": "graftzoo.errors",
+    "ArchSpec": "graftzoo.spec",
+    "HeadSpec": "graftzoo.spec",
+    "TaskSpec": "graftzoo.spec",
+    "WeightSourceSpec": "graftzoo.spec",
+    "archs": "graftzoo.registry",
+    "heads": "graftzoo.registry",
+    "tasks": "graftzoo.registry",
+    "weight_sources": "graftzoo.registry",
+    "get_arch": "graftzoo.registry",
+    "plugins": "graftzoo.registry",
+    "Body": "graftzoo.body",
+    "Head": "graftzoo.head",
+    "Task": "graftzoo.task",
+    "Splitter": "graftzoo.splitter",
+    "check_split": "graftzoo.splitter",
+    "WeightSource": "graftzoo.weights",
+    "GraftedModel": "graftzoo.grafting",
+    "create_body": "graftzoo.grafting",
+    "graft": "graftzoo.grafting",
+    "from_config": "graftzoo.grafting",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'graftzoo' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,124 @@
+"""The Body: a pretrained network cut before its classifier, with what a head needs to know."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from graftzoo.spec import ArchSpec, Stats
+
+BodySplit = Callable[[nn.Module], list[list[nn.Module]]]
+
+
+class Body(nn.Module):
+    """A cut network plus its metadata.
+
+    `forward` returns a feature map (B, C, H, W), or pooled features (B, C) when `pooled`.
+    `num_features` is C; `feature_info` lists each resolution stage as a dict with `module`
+    (name of the last submodule at that resolution), `num_chs` and `reduction`.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        *,
+        spec: ArchSpec,
+        weights: str | None = None,
+        n_in: int = 3,
+        cut: int | str | None = None,
+        split: BodySplit | None = None,
+        num_features: int | None = None,
+        feature_info: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__()
+        self.net = net
+        self.spec = spec
+        self.weights = weights
+        self.n_in = n_in
+        self.cut = cut
+        self.pooled = spec.pooled
+        self._split = split
+        self._num_features = num_features
+        self._feature_info = feature_info
+
+    @property
+    def arch(self) -> str:
+        return self.spec.name
+
+    @property
+    def stats(self) -> Stats | None:
+        """Normalization (mean, std) the pretrained weights expect."""
+        return self.spec.stats
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    @property
+    def num_features(self) -> int:
+        if self._num_features is None:
+            self._probe()
+        return self._num_features  # type: ignore[return-value]
+
+    @property
+    def feature_info(self) -> list[dict[str, Any]]:
+        if self._feature_info is None:
+            self._probe()
+        return self._feature_info  # type: ignore[return-value]
+
+    def param_groups(self) -> list[list[nn.Parameter]]:
+        """The body's parameter groups, earliest layers first (the head's groups come after)."""
+        if self._split is None:
+            return [[p for p in self.parameters()]]
+        return [[p for m in group for p in _params(m)] for group in self._split(self.net)]
+
+    def _probe(self) -> None:
+        """Learn the output size and the stages by a dummy forward with hooks on the children."""
+        size = self.spec.probe_size
+        x = torch.zeros(1, self.n_in, size, size, device=_device(self))
+        shapes: dict[str, torch.Size] = {}
+        hooks = [
+            child.register_forward_hook(lambda _m, _i, out, name=name: shapes.__setitem__(name, _shape(out)))
+            for name, child in self.net.named_children()
+        ] if isinstance(self.net, nn.Sequential) else []
+        was_training = self.training
+        try:
+            self.eval()
+            with torch.no_grad():
+                out = self.net(x)
+        finally:
+            self.train(was_training)
+            for hook in hooks:
+                hook.remove()
+        self._num_features = int(out.shape[1])
+        if self._feature_info is None:
+            self._feature_info = _stages(shapes, size) if shapes else [
+                {"module": "", "num_chs": int(out.shape[1]), "reduction": size // out.shape[-1] if out.dim() == 4 else 0}
+            ]
+
+
+def _params(module: nn.Module | nn.Parameter) -> list[nn.Parameter]:
+    return [module] if isinstance(module, nn.Parameter) else list(module.parameters())
+
+
+def _device(module: nn.Module) -> torch.device:
+    return next((p.device for p in module.parameters()), torch.device("cpu"))
+
+
+def _shape(out: Any) -> torch.Size:
+    return out.shape if isinstance(out, torch.Tensor) else torch.Size()
+
+
+def _stages(shapes: dict[str, torch.Size], size: int) -> list[dict[str, Any]]:
+    """The last child at each spatial resolution (where U-Net skip connections are taken)."""
+    stages: list[dict[str, Any]] = []
+    for name, shape in shapes.items():
+        if len(shape) != 4:
+            continue
+        info = {"module": name, "num_chs": int(shape[1]), "reduction": size // int(shape[-1])}
+        if stages and stages[-1]["reduction"] == info["reduction"]:
+            stages[-1] = info
+        else:
+            stages.append(info)
+    return stages

@@ -1,0 +1,39 @@
+"""The Head: a new network grafted onto a body, rebuilt from plain JSON kwargs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import torch
+from torch import nn
+
+from graftzoo.errors import ConfigError
+
+
+class Head(nn.Module):
+    """Base class of grafted heads.
+
+    A head kind is registered as `factory(body, n_out, **kwargs) -> Head`; `kwargs` must be
+    plain JSON so that `graftzoo.json` can rebuild the head. `graft_forward` is how the grafted
+    model runs: most heads apply the body once, pair heads (siamese) or sequence heads (text)
+    apply it their own way.
+    """
+
+    def graft_forward(self, body: nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
+        return self(body(*inputs))
+
+    def param_groups(self) -> list[list[nn.Parameter]]:
+        """The head's parameter groups (one by default), after the body's."""
+        return [list(self.parameters())]
+
+
+def check_json_kwargs(kwargs: dict[str, Any], head: str) -> dict[str, Any]:
+    """Return `kwargs` as plain JSON values (tuples become lists), or explain what is not JSON."""
+    try:
+        return json.loads(json.dumps(kwargs))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"head {head!r} kwargs must be plain JSON (numbers, strings, lists, dicts) so the head can be "
+            f"rebuilt from graftzoo.json: {exc}"
+        ) from exc

@@ -1,0 +1,33 @@
+"""Where trained-head folders are pushed to and pulled from: the local hub and the Hugging Face Hub.
+
+    >>> rev = push_folder("pets-head", "alice/pets")          # local hub, branch main
+    >>> pull_folder(rev.ref)                                   # that exact revision, read-only
+    >>> push_folder("pets-head", "hf://alice/pets")            # the Hugging Face Hub
+"""
+
+from __future__ import annotations
+
+from graftzoo.hub.errors import HubAuthError, HubError, HubOfflineError, RepoNotFoundError, RevisionNotFoundError
+from graftzoo.hub.front import HUBS, get_hub, pull_folder, push_folder
+from graftzoo.hub.hf import HfHub
+from graftzoo.hub.local import LocalHub, default_root
+from graftzoo.hub.refs import HubRef, parse_ref
+from graftzoo.hub.revision import Revision
+
+__all__ = [
+    "HUBS",
+    "HfHub",
+    "HubAuthError",
+    "HubError",
+    "HubOfflineError",
+    "HubRef",
+    "LocalHub",
+    "RepoNotFoundError",
+    "Revision",
+    "RevisionNotFoundError",
+    "default_root",
+    "get_hub",
+    "parse_ref",
+    "pull_folder",
+    "push_folder",
+]

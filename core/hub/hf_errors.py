@@ -1,0 +1,96 @@
+"""Turn `huggingface_hub` exceptions into graftzoo errors that say what to do."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from graftzoo.errors import ConfigError, GraftzooError
+from graftzoo.hub.errors import HubAuthError, HubError, HubOfflineError, RepoNotFoundError, RevisionNotFoundError
+
+_LOGIN = "log in with `hf auth login`, set HF_TOKEN, or pass token="
+
+
+@contextmanager
+def hf_errors(action: str, repo_id: str, revision: str | None = None) -> Iterator[None]:
+    """Re-raise the client's exceptions inside the block as graftzoo errors (others pass through)."""
+    try:
+        yield
+    except GraftzooError:
+        raise
+    except Exception as exc:
+        mapped = translate(exc, action, repo_id, revision)
+        if mapped is None:
+            raise
+        raise mapped from exc
+
+
+def translate(exc: BaseException, action: str, repo_id: str, revision: str | None) -> GraftzooError | None:
+    """The graftzoo error for a `huggingface_hub` (or transport) exception, or None if unknown."""
+    from huggingface_hub import constants
+    from huggingface_hub import errors as hf
+
+    endpoint = constants.ENDPOINT
+    where = f"hf://{repo_id}" + (f"@{revision}" if revision else "")
+    if isinstance(exc, hf.GatedRepoError):
+        return HubAuthError(f"{where} is gated on {endpoint}: accept its terms on the repo page, then {_LOGIN}.")
+    if isinstance(exc, hf.RepositoryNotFoundError):
+        return RepoNotFoundError(
+            f"No repo {repo_id!r} on {endpoint} (or it is private and you are not logged in). "
+            f"Check the repo id (namespace/name); for a private repo {_LOGIN}."
+        )
+    if isinstance(exc, hf.RevisionNotFoundError):
+        return RevisionNotFoundError(
+            f"Repo {repo_id!r} on {endpoint} has no revision {revision or 'main'!r}. Check the branch, tag or "
+            "commit sha (HfHub().list_revisions(repo_id) lists the commits of main)."
+        )
+    if isinstance(exc, (hf.LocalEntryNotFoundError, hf.OfflineModeIsEnabled)):
+        return _offline(action, where, endpoint, constants.HF_HUB_OFFLINE, constants.HF_HUB_CACHE)
+    if isinstance(exc, hf.EntryNotFoundError):
+        return HubError(f"A file of {where} is missing on {endpoint} ({exc}). Push the folder again.")
+    if isinstance(exc, hf.LocalTokenNotFoundError):
+        return HubAuthError(f"Cannot {action} {where}: no Hugging Face token found; {_LOGIN}.")
+    if isinstance(exc, hf.HFValidationError):
+        return ConfigError(f"Cannot {action} {where}: {exc}. Use a repo id like 'alice/pets-head'.")
+    if isinstance(exc, hf.HfHubHTTPError):
+        return _http(exc, action, where, endpoint)
+    if _is_transport_error(exc):
+        return _offline(action, where, endpoint, False, constants.HF_HUB_CACHE)
+    return None
+
+
+def _offline(action: str, where: str, endpoint: str, offline: bool, cache: str) -> HubOfflineError:
+    reading = action == "pull"
+    if offline and reading:
+        return HubOfflineError(
+            f"Cannot pull {where}: HF_HUB_OFFLINE=1 is set and that revision is not in the cache ({cache}). "
+            "Unset HF_HUB_OFFLINE (or set it to 0) to reach the Hub, or use a revision you pulled before."
+        )
+    if offline:
+        return HubOfflineError(f"Cannot {action} {where}: HF_HUB_OFFLINE=1 is set. Unset it (or set it to 0) first.")
+    cached = f" and nothing usable is cached ({cache})" if reading else ""
+    return HubOfflineError(
+        f"Cannot {action} {where}: {endpoint} could not be reached{cached}. Check your network and HF_ENDPOINT"
+        + ("; to use only what is cached, set HF_HUB_OFFLINE=1." if reading else ", then try again.")
+    )
+
+
+def _http(exc: BaseException, action: str, where: str, endpoint: str) -> HubError:
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if status in (401, 403):
+        return HubAuthError(
+            f"{endpoint} refused to {action} {where} (HTTP {status}). Use a token with write access: {_LOGIN}."
+        )
+    if status == 412:
+        return HubError(f"{where} moved while pushing (another push?). Pull it, check it, and push again.")
+    return HubError(f"Cannot {action} {where}: {endpoint} answered {detail}. Check the repo id and try again.")
+
+
+def _is_transport_error(exc: BaseException) -> bool:
+    try:
+        import httpx2
+    except ImportError:
+        return isinstance(exc, (ConnectionError, TimeoutError))
+    return isinstance(exc, (httpx2.TransportError, ConnectionError, TimeoutError))

@@ -1,0 +1,127 @@
+"""Recorder: losses (raw and smoothed), lrs and moms per batch, metric values per epoch."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from torch import Tensor
+
+from graftzoo.learner.callback import Callback
+from graftzoo.learner.hypers import get_hyper
+from graftzoo.learner.plotting import new_axes, save_figure
+
+__all__ = ["Recorder"]
+
+
+class Recorder(Callback):
+    """Records training as fastai's Recorder does.
+
+    Per training batch: `raw_losses`, `losses` (debiased exponential moving average,
+    `beta`), `lrs` and `moms` (last group). Per epoch: `values` rows of
+    `[train_loss, valid_loss, *metrics]` (train_loss is the smoothed loss at the end
+    of the epoch, as in fastai), `iters` (batch count at each epoch end), `times`.
+    Validation loss and metrics accumulate on tensors; they are read once per phase.
+    """
+
+    order = 50
+
+    def __init__(self, beta: float = 0.98) -> None:
+        self.beta = beta
+        self.lrs: list[float] = []
+        self.moms: list[float | None] = []
+        self.losses: list[float] = []
+        self.raw_losses: list[float] = []
+        self.iters: list[int] = []
+        self.values: list[list[float | None]] = []
+        self.times: list[float] = []
+        self.valid_values: list[float | None] = []
+        self.smooth_loss = float("nan")
+        self._avg, self._count = 0.0, 0
+
+    @property
+    def metric_names(self) -> list[str]:
+        """Column names of the epoch table."""
+        return ["epoch", "train_loss", "valid_loss", *(m.name for m in self.learn.metrics), "time"]
+
+    @property
+    def final_record(self) -> list[float | None]:
+        """The last epoch's `[train_loss, valid_loss, *metrics]`."""
+        return self.values[-1] if self.values else []
+
+    def before_fit(self) -> None:
+        self.lrs, self.moms, self.losses, self.raw_losses = [], [], [], []
+        self.iters, self.values, self.times = [], [], []
+        self.smooth_loss, self._avg, self._count = float("nan"), 0.0, 0
+
+    def before_epoch(self) -> None:
+        self._start = time.perf_counter()
+        self.valid_values = []
+
+    def before_validate(self) -> None:
+        self._vloss: Tensor | float = 0.0
+        self._vcount = 0
+        for m in self.learn.metrics:
+            m.reset()
+
+    def after_batch(self) -> None:
+        learn = self.learn
+        if learn.training:
+            v = learn.loss_value
+            self._count += 1
+            self._avg = self._avg * self.beta + (1 - self.beta) * v
+            self.smooth_loss = self._avg / (1 - self.beta**self._count)
+            self.raw_losses.append(v)
+            self.losses.append(self.smooth_loss)
+            opt = learn.opt
+            self.lrs.append(opt.param_groups[-1]["lr"])
+            self.moms.append(get_hyper(opt, "mom"))
+            return
+        yb = learn.yb
+        if not yb or learn.loss is None:
+            return
+        targ = yb[0]
+        bs = targ.shape[0] if targ.ndim else 1
+        self._vloss = self._vloss + learn.loss.detach().float() * bs
+        self._vcount += bs
+        for m in learn.metrics:
+            m.accumulate(learn.pred, targ)
+
+    def after_validate(self) -> None:
+        if not self._vcount:
+            self.valid_values = [None] * (1 + len(self.learn.metrics))
+            return
+        vals = [m.value for m in self.learn.metrics]
+        self.valid_values = [float(self._vloss) / self._vcount, *(None if v is None else float(v) for v in vals)]
+
+    def after_epoch(self) -> None:
+        valid = self.valid_values or [None] * (1 + len(self.learn.metrics))
+        self.values.append([None if self._count == 0 else self.smooth_loss, *valid])
+        self.iters.append(len(self.losses))
+        self.times.append(time.perf_counter() - self._start)
+
+    def plot_loss(self, path: str | Path | None = None, skip_start: int = 5, with_valid: bool = True) -> Path:
+        """Save the smoothed training loss (and the validation loss per epoch) as a PNG."""
+        fig, ax = new_axes()
+        xs = list(range(skip_start, len(self.losses)))
+        ax.plot(xs, self.losses[skip_start:], label="train")
+        if with_valid:
+            pts = [(i, v[1]) for i, v in zip(self.iters, self.values) if i >= skip_start and v[1] is not None]
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label="valid")
+        ax.set_xlabel("batch")
+        ax.set_ylabel("loss")
+        ax.legend()
+        return save_figure(fig, path if path is not None else self.learn.path / "loss.png")
+
+    def plot_lr(self, path: str | Path | None = None, show_moms: bool = True) -> Path:
+        """Save the learning rate (and momentum) of the last group per batch as a PNG."""
+        fig, ax = new_axes()
+        ax.plot(self.lrs, label="lr")
+        ax.set_xlabel("batch")
+        ax.set_ylabel("learning rate")
+        if show_moms and any(m is not None for m in self.moms):
+            ax2 = ax.twinx()
+            ax2.plot(self.moms, color="tab:orange", label="mom")
+            ax2.set_ylabel("momentum")
+        return save_figure(fig, path if path is not None else self.learn.path / "lr.png")

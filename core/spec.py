@@ -1,0 +1,134 @@
+"""Plain data describing what plugins register: archs, heads, tasks and weight sources.
+
+These classes never import torch, so listing and describing the zoo stays fast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+Stats = tuple[tuple[float, ...], tuple[float, ...]]
+
+IMAGENET_STATS: Stats = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+INCEPTION_STATS: Stats = ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+NAMED_STATS: dict[str, Stats] = {"imagenet": IMAGENET_STATS, "inception": INCEPTION_STATS}
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    """A registered architecture: how to build it, where to cut it, how to split it."""
+
+    name: str
+    factory: str
+    factory_kwargs: dict[str, Any] = field(default_factory=dict)
+    cut: int | str | None = None
+    split: str | None = None
+    body: str | None = None
+    stats: Stats | None = None
+    input_size: tuple[int, int, int] = (3, 224, 224)
+    probe_size: int = 64
+    pooled: bool = False
+    num_features: int | None = None
+    default_weights: str | None = None
+    family: str | None = None
+    tags: tuple[str, ...] = ()
+    description: str = ""
+    plugin: str = ""
+    distribution: str = ""
+
+    @property
+    def n_in(self) -> int:
+        """Input channels of the architecture as registered."""
+        return self.input_size[0]
+
+    @property
+    def namespace(self) -> str:
+        return self.name.split("/", 1)[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of every field."""
+        return _jsonable(dataclasses.asdict(self))
+
+
+@dataclass(frozen=True)
+class HeadSpec:
+    """A registered head kind: `factory(body, n_out, **kwargs) -> Head`."""
+
+    name: str
+    factory: str
+    task: str | None = None
+    description: str = ""
+    plugin: str = ""
+    distribution: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(dataclasses.asdict(self))
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A registered task: `factory(**kwargs) -> Task`."""
+
+    name: str
+    factory: str
+    head: str | None = None
+    description: str = ""
+    plugin: str = ""
+    distribution: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(dataclasses.asdict(self))
+
+
+@dataclass(frozen=True)
+class WeightSourceSpec:
+    """A registered weight source, serving references that start with `scheme:`."""
+
+    name: str
+    scheme: str
+    factory: str
+    description: str = ""
+    plugin: str = ""
+    distribution: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(dataclasses.asdict(self))
+
+
+SPEC_CLASSES: dict[str, type] = {
+    "archs": ArchSpec,
+    "heads": HeadSpec,
+    "tasks": TaskSpec,
+    "weights": WeightSourceSpec,
+}
+
+
+def spec_from_dict(kind: str, data: dict[str, Any]) -> Any:
+    """Build the spec of `kind` from a manifest entry, turning lists back into tuples."""
+    cls = SPEC_CLASSES[kind]
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"unknown keys {unknown} in {kind} entry {data.get('name')!r}; known keys: {sorted(known)}")
+    values = dict(data)
+    if isinstance(values.get("stats"), str):
+        if values["stats"] not in NAMED_STATS:
+            raise ValueError(f"unknown stats name {values['stats']!r}; use one of {sorted(NAMED_STATS)} or [mean, std]")
+        values["stats"] = NAMED_STATS[values["stats"]]
+    if values.get("stats") is not None:
+        mean, std = values["stats"]
+        values["stats"] = (tuple(float(m) for m in mean), tuple(float(s) for s in std))
+    for key in ("input_size", "tags"):
+        if key in values and values[key] is not None:
+            values[key] = tuple(values[key])
+    return cls(**values)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value

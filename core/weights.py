@@ -1,0 +1,103 @@
+"""Weight sources: turning a reference such as `torchvision:ResNet34_Weights.IMAGENET1K_V1` into tensors."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import torch
+
+from graftzoo.errors import WeightsError
+from graftzoo.spec import ArchSpec
+
+StateDict = dict[str, torch.Tensor]
+
+
+class WeightSource(ABC):
+    """Resolves references of one scheme to a verified local file and reads it as a state dict.
+
+    The state dict is keyed for the full network that the arch's factory builds (before the cut).
+    """
+
+    scheme: str = ""
+
+    @abstractmethod
+    def resolve(self, ref: str, arch: ArchSpec | None = None) -> Path:
+        """A local, verified file for `ref`; a clear WeightsError when it is missing (never a hang)."""
+
+    def load_state_dict(self, ref: str, arch: ArchSpec | None = None) -> StateDict:
+        """The tensors of `ref`, ready for `model.load_state_dict`."""
+        return read_state_dict(self.resolve(ref, arch))
+
+
+def split_ref(ref: str) -> tuple[str, str]:
+    """`'scheme:rest'` → `('scheme', 'rest')`."""
+    scheme, sep, rest = ref.partition(":")
+    if not sep or not scheme or not rest:
+        raise WeightsError(f"weights reference {ref!r} has no scheme; write it as 'scheme:...' (e.g. 'file:///path/w.safetensors')")
+    return scheme, rest
+
+
+def read_state_dict(path: Path) -> StateDict:
+    """Read safetensors, or a torch checkpoint with `weights_only=True` (no code is ever unpickled)."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"weights file {path} does not exist")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(path))
+        except Exception as exc:
+            raise WeightsError(f"{path} is not a readable safetensors file ({exc}); delete it and fetch it again") from exc
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise WeightsError(f"{path} is not a checkpoint that loads with weights_only=True ({exc})") from exc
+    for key in ("state_dict", "model", "model_state_dict"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise WeightsError(f"{path} does not hold a state dict of tensors")
+    return state
+
+
+class FileWeights(WeightSource):
+    """`file:///abs/path.safetensors` (or a torch checkpoint) on this machine."""
+
+    scheme = "file"
+
+    def resolve(self, ref: str, arch: ArchSpec | None = None) -> Path:
+        parsed = urlparse(ref)
+        path = Path(unquote(parsed.path) if parsed.netloc in ("", "localhost") else unquote(parsed.netloc + parsed.path))
+        if not path.is_file():
+            raise WeightsError(f"weights file {path} (from {ref!r}) does not exist")
+        return path
+
+
+def weight_source(scheme: str) -> WeightSource:
+    """The registered weight source serving `scheme:` references."""
+    from graftzoo.imports import import_attr
+    from graftzoo.registry import current
+
+    spec = current().weight_source_for(scheme)
+    return import_attr(spec.factory)()
+
+
+def load_weights(model: torch.nn.Module, ref: str, arch: ArchSpec | None = None) -> None:
+    """Load the weights `ref` names into `model` strictly, explaining a mismatch."""
+    scheme, _ = split_ref(ref)
+    state = weight_source(scheme).load_state_dict(ref, arch)
+    missing, unexpected = _mismatch(model, state)
+    if missing or unexpected:
+        raise WeightsError(
+            f"weights {ref!r} do not fit {arch.name if arch else 'this model'}: "
+            f"missing {missing[:5]}{'…' if len(missing) > 5 else ''}, unexpected {unexpected[:5]}{'…' if len(unexpected) > 5 else ''}"
+        )
+    model.load_state_dict(state, strict=True)
+
+
+def _mismatch(model: torch.nn.Module, state: StateDict) -> tuple[list[str], list[str]]:
+    own = set(model.state_dict())
+    return sorted(own - set(state)), sorted(set(state) - own)

@@ -1,0 +1,1 @@
+"""graftzoo-vision: image heads, tasks, data and the xresnet family."""

@@ -1,0 +1,42 @@
+"""Save a grid of images with their titles as a PNG (no pyplot state, works headless)."""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+
+def default_figure_path(name: str) -> Path:
+    """`<tempdir>/graftzoo/<name>`, the folder created if needed."""
+    folder = Path(tempfile.gettempdir()) / "graftzoo"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
+
+
+def save_batch_grid(images: torch.Tensor, titles: Sequence[str], path: str | Path | None = None) -> Path:
+    """Images (N, C, H, W) in [0, 1] in a square-ish grid, each titled; returns the PNG's path."""
+    n = len(images)
+    cols = max(1, math.ceil(math.sqrt(n)))
+    rows = max(1, math.ceil(n / cols))
+    fig = Figure(figsize=(2.2 * cols, 2.4 * rows))
+    FigureCanvasAgg(fig)
+    for i in range(n):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        img = images[i].float().permute(1, 2, 0).numpy()
+        if img.shape[-1] == 1:
+            ax.imshow(img[..., 0], cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+        else:
+            ax.imshow(img[..., :3], interpolation="nearest")
+        ax.set_title(str(titles[i]), fontsize=9)
+        ax.axis("off")
+    fig.tight_layout()
+    out = Path(path) if path is not None else default_figure_path("show_batch.png")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=100)
+    return out

@@ -1,0 +1,57 @@
+"""A JSON cache of what plugins list through code, keyed by the installed plugin versions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from graftzoo.registry.discovery import PluginRecord
+
+CACHE_FORMAT = 1
+
+
+def graftzoo_home() -> Path:
+    """Root of graftzoo's own files: `GRAFTZOO_HOME`, else `~/.cache/graftzoo`."""
+    return Path(os.environ.get("GRAFTZOO_HOME") or Path.home() / ".cache" / "graftzoo")
+
+
+def cache_key(records: list[PluginRecord]) -> str:
+    """A digest of every loaded plugin's distribution, version and manifest."""
+    parts = sorted(f"{r.distribution}=={r.version}:{r.name}:{r.manifest_digest}:{r.status}" for r in records)
+    return hashlib.sha256("\n".join([f"format {CACHE_FORMAT}", *parts]).encode()).hexdigest()[:24]
+
+
+class ListingCache:
+    """Dynamic listings and described archs for one set of installed plugins, in one JSON file."""
+
+    def __init__(self, key: str, folder: Path | None = None) -> None:
+        self.path = (folder or graftzoo_home() / "registry") / f"listing-{key}.json"
+        self._data: dict[str, Any] | None = None
+
+    def _load(self) -> dict[str, Any]:
+        if self._data is None:
+            try:
+                self._data = json.loads(self.path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                self._data = {}  # missing or unreadable: recompute and rewrite
+        return self._data
+
+    def get(self, section: str, key: str) -> Any:
+        return self._load().get(section, {}).get(key)
+
+    def put(self, section: str, key: str, value: Any) -> None:
+        """Store a value and rewrite the file atomically; an unwritable cache only costs speed."""
+        data = self._load()
+        data.setdefault(section, {})[key] = value
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".listing-", suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass

@@ -1,0 +1,121 @@
+"""The `graftzoo` command line: list, info and plugins never import torch or plugin code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Sequence
+
+from graftzoo.errors import GraftzooError
+
+KIND_CHOICES = {"archs": "archs", "heads": "heads", "tasks": "tasks", "weights": "weights"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="graftzoo", description="Transfer learning as a registry.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("list", help="list registered archs, heads, tasks or weight sources")
+    p.add_argument("pattern", nargs="?", help="shell wildcard over full or bare names, e.g. 'resnet*'")
+    p.add_argument("--kind", choices=sorted(KIND_CHOICES), default="archs")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("info", help="describe an arch, head, task or weight source")
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("plugins", help="installed plugins and why any failed")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("demo", help="fine-tune a pretrained body on a shipped data set")
+    p.add_argument("--out", default="demo_output", help="folder for the plots and the saved head")
+    p.add_argument("--epochs", type=int, default=None)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except GraftzooError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from graftzoo.registry import current
+
+    registry = current()
+    names = registry.names(args.kind, args.pattern)
+    if args.json:
+        specs = [registry.get(args.kind, n).to_dict() for n in names]
+        print(json.dumps(specs, indent=1))
+        return 0
+    if args.kind == "archs":
+        rows = [_arch_row(registry.get("archs", n)) for n in names]
+        _print_table(["name", "input", "pretrained", "plugin"], rows)
+    else:
+        rows = [[n, registry.get(args.kind, n).description] for n in names]
+        _print_table(["name", "description"], rows)
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from graftzoo.registry import current
+    from graftzoo.registry.describe import describe
+
+    info = describe(current(), args.name)
+    if args.json:
+        print(json.dumps(info, indent=1))
+    else:
+        width = max(len(k) for k in info)
+        for key, value in info.items():
+            print(f"{key:<{width}}  {_text(value)}")
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from graftzoo.registry import plugins
+
+    records = plugins()
+    if args.json:
+        print(json.dumps(records, indent=1))
+        return 0
+    rows = [[r["name"], r["distribution"], r["version"], r["status"], r["error"] or ""] for r in records]
+    _print_table(["plugin", "distribution", "version", "status", "error"], rows)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from graftzoo.imports import import_attr
+
+    try:
+        run_demo = import_attr("graftzoo_vision.demo:run_demo")
+    except ImportError as exc:
+        raise GraftzooError(f"the demo needs graftzoo-vision and graftzoo-timm ({exc}): run `make install`") from exc
+    return run_demo(out=args.out, epochs=args.epochs)
+
+
+COMMANDS = {"list": cmd_list, "info": cmd_info, "plugins": cmd_plugins, "demo": cmd_demo}
+
+
+def _arch_row(spec: Any) -> list[str]:
+    size = "x".join(str(s) for s in spec.input_size[1:])
+    return [spec.name, size, "yes" if spec.default_weights else "no", spec.plugin]
+
+
+def _print_table(header: list[str], rows: list[list[str]]) -> None:
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in [header, *rows]]
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_text(v) for v in value) if value else "-"
+    return "-" if value is None or value == "" else str(value)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

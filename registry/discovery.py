@@ -1,0 +1,118 @@
+"""Find installed plugins through entry points in group `graftzoo` and read their manifests.
+
+Nothing here imports plugin code: a manifest is located with `importlib.util.find_spec`, which
+finds a top-level package without running it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, distributions
+from pathlib import Path
+from typing import Iterable
+
+from graftzoo.registry.manifest import SUPPORTED_API_VERSIONS, ManifestError, PluginManifest, read_manifest
+
+GROUP = "graftzoo"
+
+OK = "ok"
+FAILED = "failed"
+DISABLED = "disabled"
+INCOMPATIBLE = "incompatible"
+
+
+@dataclass
+class PluginRecord:
+    """One installed plugin: where it comes from, whether it loaded, and why not."""
+
+    name: str
+    distribution: str
+    version: str
+    status: str
+    error: str | None = None
+    manifest: PluginManifest | None = None
+    manifest_digest: str = ""
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {
+            "name": self.name,
+            "distribution": self.distribution,
+            "version": self.version,
+            "status": self.status,
+            "error": self.error,
+            "namespace": self.manifest.namespace if self.manifest else None,
+            "api_version": self.manifest.api_version if self.manifest else None,
+        }
+
+
+def disabled_plugins() -> set[str]:
+    """Plugin names listed in `GRAFTZOO_DISABLE_PLUGINS` (comma separated)."""
+    raw = os.environ.get("GRAFTZOO_DISABLE_PLUGINS", "")
+    return {name.strip() for name in raw.split(",") if name.strip()}
+
+
+def strict_plugins() -> bool:
+    """True when `GRAFTZOO_STRICT_PLUGINS=1`: plugin failures raise instead of being reported."""
+    return os.environ.get("GRAFTZOO_STRICT_PLUGINS", "") not in ("", "0", "false", "no")
+
+
+def discover(search_path: Iterable[str] | None = None) -> list[PluginRecord]:
+    """Every plugin found on `search_path` (default: sys.path), sorted by name; failures are records too."""
+    disabled = disabled_plugins()
+    records: list[PluginRecord] = []
+    seen: set[tuple[str, str]] = set()
+    path = None if search_path is None else list(search_path)
+    for dist in distributions(path=path) if path is not None else distributions():
+        dist_name = dist.metadata["Name"] or "?"
+        for ep in dist.entry_points:
+            if ep.group != GROUP or (dist_name, ep.name) in seen:
+                continue
+            seen.add((dist_name, ep.name))
+            records.append(_load_record(ep, dist_name, dist.version, disabled))
+    return sorted(records, key=lambda r: (r.name, r.distribution))
+
+
+def _load_record(ep: EntryPoint, dist_name: str, version: str, disabled: set[str]) -> PluginRecord:
+    record = PluginRecord(name=ep.name, distribution=dist_name, version=version, status=OK)
+    if ep.name in disabled:
+        record.status = DISABLED
+        record.error = "disabled by GRAFTZOO_DISABLE_PLUGINS"
+        return record
+    try:
+        path = manifest_path(ep)
+        record.manifest_digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        record.manifest = read_manifest(path, default_name=ep.name)
+    except (ManifestError, OSError, ImportError, ValueError) as exc:
+        record.status = FAILED
+        record.error = f"{type(exc).__name__}: {exc}"
+        return record
+    if record.manifest.api_version not in SUPPORTED_API_VERSIONS:
+        record.status = INCOMPATIBLE
+        record.error = (
+            f"implements plugin API {record.manifest.api_version}, this graftzoo supports "
+            f"{sorted(SUPPORTED_API_VERSIONS)}: install a {dist_name} release made for it, or upgrade graftzoo"
+        )
+    return record
+
+
+def manifest_path(ep: EntryPoint) -> Path:
+    """The manifest file an entry point `package:file.toml` names, found without importing the package."""
+    if not ep.attr:
+        raise ManifestError(f"entry point {ep.name!r} = {ep.value!r} must name a manifest as 'package:graftzoo.toml'")
+    try:
+        spec = importlib.util.find_spec(ep.module)
+    except (ImportError, ValueError) as exc:
+        raise ManifestError(f"cannot locate package {ep.module!r}: {exc}") from exc
+    if spec is None:
+        raise ManifestError(f"package {ep.module!r} named by entry point {ep.name!r} is not importable")
+    folders = list(spec.submodule_search_locations or [])
+    if not folders and spec.origin:
+        folders = [str(Path(spec.origin).parent)]
+    for folder in folders:
+        candidate = Path(folder) / ep.attr
+        if candidate.is_file():
+            return candidate
+    raise ManifestError(f"manifest {ep.attr!r} not found in package {ep.module!r} ({folders})")

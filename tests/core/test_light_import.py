@@ -1,0 +1,33 @@
+"""`import graftzoo`, `graftzoo list` and `graftzoo info` stay light: no torch, no plugin code."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+HEAVY = ("torch", "torchvision", "timm", "graftzoo_vision", "graftzoo_torchvision", "graftzoo_timm", "graftzoo_packaged")
+
+
+def _imported_after(code: str, env: dict[str, str] | None = None) -> set[str]:
+    script = f"import sys\n{code}\nimport json\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env)
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_import_graftzoo_imports_nothing_heavy() -> None:
+    modules = _imported_after("import graftzoo; graftzoo.archs(); graftzoo.plugins()")
+    assert not modules & set(HEAVY), modules & set(HEAVY)
+
+
+def test_warm_list_and_info_do_not_import_torch(tmp_path) -> None:
+    env = {**os.environ, "GRAFTZOO_HOME": str(tmp_path)}
+    cli = "from graftzoo.registry.cli import main\nimport contextlib, io\n"
+    run = "with contextlib.redirect_stdout(io.StringIO()): main({argv})"
+    # the first (cold) run may import plugin code to fill the cache; the warm runs must not
+    _imported_after(cli + run.format(argv="['list']"), env)
+    _imported_after(cli + run.format(argv="['info', 'xresnet50']"), env)
+    for argv in (["list"], ["list", "--kind", "heads", "--json"], ["info", "xresnet50"], ["plugins"]):
+        modules = _imported_after(cli + run.format(argv=repr(argv)), env)
+        assert not modules & set(HEAVY), (argv, modules & set(HEAVY))
