@@ -71,6 +71,8 @@ class GraftedModel(nn.Module):
         self.task = task
         self.config = config
         self.splitter = splitter
+        self.vocab: list[str] | None = None  # class names, set by load_head (or by you)
+        self.artifact_info: dict[str, Any] | None = None  # the graftzoo.json it was loaded from
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         return self.head.graft_forward(self.body, *inputs)
@@ -79,9 +81,21 @@ class GraftedModel(nn.Module):
     def stats(self) -> Any:
         return self.body.stats
 
+    def predict(self, inputs: Any) -> tuple[Any, torch.Tensor]:
+        """(labels, probabilities) for image paths, PIL images or tensors; see `graftzoo.artifacts.predict`."""
+        from graftzoo.artifacts.predict import predict
+
+        return predict(self, inputs)
+
+    def save_head(self, folder: Any, **kwargs: Any) -> Any:
+        """Save the head and the body tensors training changed to `folder`; see `graftzoo.artifacts.save_head`."""
+        from graftzoo.artifacts.save import save_head
+
+        return save_head(self, folder, **kwargs)
+
     def param_groups(self) -> list[list[nn.Parameter]]:
         """Body groups (earliest first) then head groups, checked to cover every parameter once."""
-        groups = self.splitter(self) if self.splitter else self.body.param_groups() + self.head.param_groups()
+        groups = self.splitter(self) if self.splitter else self.head.split(self.body)
         return check_split(self, groups)
 
 

@@ -23,9 +23,12 @@ class Head(nn.Module):
     def graft_forward(self, body: nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
         return self(body(*inputs))
 
-    def param_groups(self) -> list[list[nn.Parameter]]:
-        """The head's parameter groups (one by default), after the body's."""
-        return [list(self.parameters())]
+    def split(self, body: nn.Module) -> list[list[nn.Parameter]]:
+        """Parameter groups of body and head together: the body's groups, then the head as one group.
+
+        Heads that train the body differently override this (siamese keeps the encoder as one group).
+        """
+        return body.param_groups() + [list(self.parameters())]
 
 
 def check_json_kwargs(kwargs: dict[str, Any], head: str) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """Where trained-head folders are pushed to and pulled from: the local hub and the Hugging Face Hub.
 
-    >>> rev = push_folder("pets-head", "alice/pets")          # local hub, branch main
-    >>> pull_folder(rev.ref)                                   # that exact revision, read-only
-    >>> push_folder("pets-head", "hf://alice/pets")            # the Hugging Face Hub
+    rev = push_folder("pets-head", "alice/pets")        # the local hub, branch main
+    folder = pull_folder(rev.ref)                       # exactly that revision, read-only
+    push_folder("pets-head", "hf://alice/pets")         # the Hugging Face Hub
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from typing import Any
 from graftzoo.errors import ConfigError
 from graftzoo.hub.hf import HfHub
 from graftzoo.hub.local import LocalHub
-from graftzoo.hub.refs import HUB_KINDS, parse_ref
+from graftzoo.hub.refs import HUB_KINDS, HubRef, parse_ref
 from graftzoo.hub.revision import Revision
 
 HUBS: dict[str, type[LocalHub] | type[HfHub]] = {"local": LocalHub, "hf": HfHub}
@@ -23,10 +23,13 @@ def get_hub(kind: str) -> LocalHub | HfHub:
     return HUBS[kind]()
 
 
-def push_folder(folder: str | os.PathLike[str], ref_or_repo: str, hub: str | None = None, **kw: Any) -> Revision:
+def push_folder(
+    folder: str | os.PathLike[str], ref_or_repo: str | HubRef, hub: str | None = None, **kw: Any
+) -> Revision:
     """Push `folder` to `ref_or_repo` ('ns/name', 'hf://ns/name@branch', ...); `hub` overrides a bare ref.
 
-    Extra keywords go to the hub's `push` (`commit_message`; for 'hf' also `private`, `token`).
+    A revision in the reference names the branch to push to. Extra keywords go to the hub's
+    `push` (`commit_message`; for 'hf' also `private` and `token`).
     """
     ref = parse_ref(ref_or_repo)
     explicit = "://" in str(ref_or_repo)
@@ -39,7 +42,7 @@ def push_folder(folder: str | os.PathLike[str], ref_or_repo: str, hub: str | Non
     return target.push(folder, ref.repo_id, **kw)
 
 
-def pull_folder(ref: str) -> Path:
+def pull_folder(ref: str | HubRef) -> Path:
     """The local folder of the revision `ref` names ('ns/name[@rev]', 'local://…', 'hf://…')."""
     parsed = parse_ref(ref)
     return get_hub(parsed.hub).pull(parsed.repo_id, parsed.revision)

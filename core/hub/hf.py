@@ -40,7 +40,8 @@ class HfHub:
 
         Files of the previous head that the folder no longer has are deleted in the same commit
         (`.gitattributes` is kept). Pushing the files the branch already holds makes no commit and
-        returns the current head, as the Hub itself does.
+        returns the current head, as the Hub itself does. `private` only applies to a new repo;
+        a branch other than `main` is created from `main` if missing.
         """
         from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
 

@@ -66,6 +66,8 @@ class LocalHub:
             (repo / sub).mkdir(parents=True, exist_ok=True)
         parent = _read_ref(repo, branch)
         tmp = Path(tempfile.mkdtemp(prefix=".push-", dir=repo))
+        commit_file: Path | None = None
+        published = False
         try:
             entries = _copy_files(files, tmp)
             tree = _digest(entries)
@@ -75,17 +77,21 @@ class LocalHub:
             date = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             record = {"parent": parent, "branch": branch, "message": message, "date": date, "tree": tree}
             sha = hashlib.sha1(json.dumps(record, sort_keys=True).encode()).hexdigest()
-            _write_atomic(repo / "commits" / f"{sha}.json", json.dumps({**record, "files": entries}, indent=1))
+            commit_file = repo / "commits" / f"{sha}.json"
+            _write_atomic(commit_file, json.dumps({**record, "files": entries}, indent=1))
             _make_read_only(tmp)
             os.replace(tmp, repo / "revisions" / sha)
+            published = True
         except OSError as exc:
             raise HubError(
                 f"Push of {str(folder)!r} to local://{repo_id} failed ({exc}); nothing was published and "
                 f"{branch!r} is unchanged. Fix the folder (every file must be readable) and push again."
             ) from exc
         finally:
-            if tmp.exists():
+            if not published:
                 shutil.rmtree(tmp, ignore_errors=True)
+                if commit_file is not None:
+                    commit_file.unlink(missing_ok=True)
         if _read_ref(repo, branch) != parent:
             raise HubError(
                 f"{branch!r} of local://{repo_id} moved while pushing (another push?); revision {sha} was "
@@ -109,15 +115,14 @@ class LocalHub:
         """Branch name -> sha for `repo_id`."""
         repo = self._existing_repo(repo_id)
         refs = repo / "refs"
-        return {p.name: p.read_text().strip() for p in sorted(refs.iterdir()) if _BRANCH.match(p.name)}
+        names = sorted(p.name for p in refs.iterdir() if _BRANCH.match(p.name)) if refs.is_dir() else []
+        return {name: sha for name in names if (sha := _read_ref(repo, name))}
 
     def list_repos(self) -> list[str]:
         """Every `ns/name` in this hub."""
         if not self.root.is_dir():
             return []
-        return sorted(
-            f"{repo.parent.name}/{repo.name}" for repo in self.root.glob("*/*") if (repo / "revisions").is_dir()
-        )
+        return sorted(f"{repo.parent.name}/{repo.name}" for repo in self.root.glob("*/*") if _revision_shas(repo))
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -127,7 +132,7 @@ class LocalHub:
 
     def _existing_repo(self, repo_id: str) -> Path:
         repo = self._repo_dir(repo_id)
-        if not (repo / "revisions").is_dir():
+        if not _revision_shas(repo):
             repos = self.list_repos()
             known = f"Repos there: {', '.join(repos[:20])}." if repos else "The local hub is empty."
             raise RepoNotFoundError(
@@ -175,7 +180,11 @@ def _check_branch(branch: str) -> None:
 
 
 def _revision_shas(repo: Path) -> list[str]:
-    return sorted(p.name for p in (repo / "revisions").iterdir() if _SHA.match(p.name) and p.is_dir())
+    """The shas of the revisions stored for a repo (none if it does not exist or no push finished)."""
+    revisions = repo / "revisions"
+    if not revisions.is_dir():
+        return []
+    return sorted(p.name for p in revisions.iterdir() if _SHA.match(p.name) and p.is_dir())
 
 
 def _read_ref(repo: Path, branch: str) -> str | None:

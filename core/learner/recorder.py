@@ -38,6 +38,8 @@ class Recorder(Callback):
         self.valid_values: list[float | None] = []
         self.smooth_loss = float("nan")
         self._avg, self._count = 0.0, 0
+        self._vloss: Tensor | float = 0.0
+        self._vcount = 0
 
     @property
     def metric_names(self) -> list[str]:
@@ -93,6 +95,7 @@ class Recorder(Callback):
             return
         vals = [m.value for m in self.learn.metrics]
         self.valid_values = [float(self._vloss) / self._vcount, *(None if v is None else float(v) for v in vals)]
+        self._vloss, self._vcount = 0.0, 0
 
     def after_epoch(self) -> None:
         valid = self.valid_values or [None] * (1 + len(self.learn.metrics))

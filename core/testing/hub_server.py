@@ -2,8 +2,8 @@
 to create repos, commit folders and download snapshots, served on 127.0.0.1 from memory.
 
     with LoopbackHub() as hub:
-        env = hub.env(tmp_path)   # HF_ENDPOINT, HF_HOME, HF_HUB_CACHE, telemetry off, ...
-        subprocess.run([sys.executable, "script.py"], env={**os.environ, **env}, check=True)
+        env = hub.subprocess_env(tmp_path)   # HF_ENDPOINT, a fresh HF_HOME / HF_HUB_CACHE, no telemetry
+        subprocess.run([sys.executable, "script.py"], env=env, check=True, timeout=120)
 
 `huggingface_hub` reads HF_ENDPOINT once, when first imported, so point a *fresh* process at the
 server (or set the variables before anything imports the client). Expected errors are 404/409/412
@@ -27,7 +27,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-_TYPES = {"models": "model", "datasets": "dataset", "spaces": "space"}
+_TYPES = frozenset({"models", "datasets", "spaces"})
 _GITATTRIBUTES = b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n*.bin filter=lfs diff=lfs merge=lfs -text\n"
 _MAX_BODY = 512 * 1024 * 1024
 
@@ -115,6 +115,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts = [unquote(p) for p in url.path.split("/")[1:]]
         length = int(self.headers.get("Content-Length") or 0)
         if length > _MAX_BODY:
+            self.close_connection = True
             self._send(413, {"error": "body too large"})
             return
         body = self.rfile.read(length) if length else b""
@@ -128,6 +129,10 @@ class _Handler(BaseHTTPRequestHandler):
                 headers["X-Error-Code"] = err.code
             self._send(err.status, {"error": err.message, **err.body}, headers, head=method == "HEAD")
             return
+        except Exception as err:  # a request the loopback Hub cannot read: 400, never 5xx (no retries)
+            message = f"The loopback Hub could not handle this request: {err!r}"
+            self._send(400, {"error": message}, {"X-Error-Message": message[:500]}, head=method == "HEAD")
+            return
         self._send(status, payload, headers, head=method == "HEAD")
 
     def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None, head: bool = False) -> None:
@@ -138,8 +143,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
+        for key, value in (headers or {}).items():  # header values must be one latin-1 line
+            self.send_header(key, " ".join(value.split()).encode("latin-1", "replace").decode("latin-1"))
         self.end_headers()
         if not head:
             self.wfile.write(data)
@@ -173,7 +178,9 @@ class LoopbackHub:
         if self._server is None:
             self._server = _Server(("127.0.0.1", self.port), _Handler)
             self._server.hub = self
-            self._thread = threading.Thread(target=self._server.serve_forever, name="loopback-hub", daemon=True)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="loopback-hub", daemon=True
+            )
             self._thread.start()
         return self
 

@@ -6,9 +6,8 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from torchvision.transforms.v2 import functional as F
-
 from graftzoo.errors import GraftzooError
+from torchvision.transforms.v2 import functional as F
 
 
 class DatasetUnavailableError(GraftzooError, ImportError):

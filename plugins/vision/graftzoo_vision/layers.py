@@ -254,7 +254,7 @@ class SelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         size = x.size()
-        x = x.view(*size[:2], -1)
+        x = x.reshape(*size[:2], -1)
         f, g, h = self.query(x), self.key(x), self.value(x)
         beta = torch.softmax(torch.bmm(f.transpose(1, 2), g), dim=1)
         o = self.gamma * torch.bmm(h, beta) + x

@@ -25,7 +25,8 @@ class XResNet(nn.Sequential):
     """XResNet with `layers[i]` ResBlocks in stage `i` and block `expansion` (1: basic, 4: bottleneck).
 
     Weights start as in fastai: kaiming-normal convs and linear, zero biases, and the last norm of
-    every residual branch at zero (BatchZero). Extra keyword arguments go to every `ResBlock`.
+    every residual branch at zero (BatchZero). Extra keyword arguments go to every `ResBlock`
+    (fastai's `sa` and `reduction` (SE) block options are not supported).
     """
 
     def __init__(self, expansion: int, layers: Sequence[int], p: float = 0.0, c_in: int = 3, n_out: int = 1000,

@@ -11,10 +11,11 @@ from graftzoo_vision.data.labels import RegexLabeller, parent_label
 from graftzoo_vision.data.loaders import ImageDataLoaders
 from graftzoo_vision.data.splits import random_split
 from graftzoo_vision.data.summarize import summary
+from graftzoo_vision.data.synthetic import write_image_folder, write_named_images
 
 __all__ = [
-    "IMAGE_EXTENSIONS",
     "IMAGENET_STATS",
+    "IMAGE_EXTENSIONS",
     "Augment",
     "BatchTransform",
     "CollateError",
@@ -31,4 +32,6 @@ __all__ = [
     "parent_label",
     "random_split",
     "summary",
+    "write_image_folder",
+    "write_named_images",
 ]

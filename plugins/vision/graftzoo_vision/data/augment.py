@@ -35,7 +35,9 @@ class Augment:
 
     def __post_init__(self) -> None:
         if not 0.0 < self.min_scale <= 1.0:
-            raise ConfigError(f"min_scale must be in (0, 1], got {self.min_scale}; 0.75 keeps at least 3/4 of the area.")
+            raise ConfigError(
+                f"min_scale must be in (0, 1], got {self.min_scale}; 0.75 keeps at least 3/4 of the area."
+            )
         if not 0.0 < self.min_zoom <= self.max_zoom:
             raise ConfigError(f"need 0 < min_zoom <= max_zoom, got {self.min_zoom} and {self.max_zoom}.")
         if not 0.0 <= self.max_lighting < 1.0:

@@ -55,7 +55,7 @@ class BatchTransform:
         """One (B, C, H, W) image tensor -> float32 (B, C, size, size)."""
         x = F.to_dtype(x, torch.float32, scale=True)
         if train and self.augment is not None:
-            out_size = (self.size, self.size) if self.size is not None else tuple(x.shape[-2:])
+            out_size = (self.size, self.size) if self.size is not None else (x.shape[-2], x.shape[-1])
             x = self.augment(x, out_size, self.gen)
         else:
             x = centre_resize(x, self.size)
@@ -67,7 +67,9 @@ class BatchTransform:
         """Undo the normalization (for display), giving values in [0, 1]."""
         if self.stats is not None:
             mean, std = self._stats_for(x.shape[1])
-            x = x * torch.tensor(std, device=x.device).view(-1, 1, 1) + torch.tensor(mean, device=x.device).view(-1, 1, 1)
+            x = x * torch.tensor(std, device=x.device).view(-1, 1, 1) + torch.tensor(mean, device=x.device).view(
+                -1, 1, 1
+            )
         return x.clamp(0.0, 1.0)
 
     def _stats_for(self, channels: int) -> Stats:

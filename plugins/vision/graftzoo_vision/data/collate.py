@@ -35,4 +35,4 @@ def collate_items(samples: Sequence[Any]) -> Any:
     problem = collate_problem(samples)
     if problem is not None:
         raise CollateError(f"It's not possible to collate your items in a batch: {problem}")
-    return default_collate(samples)
+    return default_collate(list(samples))

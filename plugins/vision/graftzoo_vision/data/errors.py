@@ -17,4 +17,4 @@ class CollateError(DataError):
     """Items that cannot be stacked into one batch (images of different sizes, say)."""
 
 
-__all__ = ["ConfigError", "DataError", "LabelError", "CollateError"]
+__all__ = ["CollateError", "ConfigError", "DataError", "LabelError"]

@@ -12,9 +12,7 @@ IMAGE_EXTENSIONS: frozenset[str] = frozenset(
 )
 
 
-def get_image_files(
-    path: str | Path, recurse: bool = True, folders: Sequence[str] | None = None
-) -> list[Path]:
+def get_image_files(path: str | Path, recurse: bool = True, folders: Sequence[str] | None = None) -> list[Path]:
     """Image files under `path` (only under its subfolders `folders` when given), sorted."""
     root = Path(path)
     if not root.is_dir():

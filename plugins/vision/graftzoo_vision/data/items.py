@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import torch
 from PIL import Image
@@ -12,7 +12,7 @@ from torchvision.transforms.v2 import functional as F
 
 from graftzoo_vision.data.errors import ConfigError, DataError
 
-ImageItem = Union[str, Path, Image.Image, torch.Tensor]
+ImageItem = str | Path | Image.Image | torch.Tensor
 GRAY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F", "P;L"})
 MODES = ("RGB", "L")
 
@@ -105,11 +105,11 @@ class ItemTransform:
         steps: list[tuple[str, Callable[[Any], Any]]] = [
             (f"open (convert_mode={self.convert_mode!r})", lambda x: open_image(x, self.convert_mode, self.size))
         ]
-        if self.size is not None:
+        size = self.size
+        if size is not None:
             how = "random" if self.train else "centre"
             steps.append(
-                (f"presize ({how} square crop, resize to {self.size}x{self.size})",
-                 lambda x: presize(x, self.size, self.train, gen))
+                (f"presize ({how} square crop, resize to {size}x{size})", lambda x: presize(x, size, self.train, gen))
             )
         steps.append(("to tensor", to_tensor))
         return steps

@@ -28,7 +28,7 @@ class RegexLabeller:
         found = self._regex.search(name)
         if found is None:
             raise LabelError(
-                f"file name {name!r} ({str(path)!r}) does not match the label pattern {self.pat!r}; "
+                f"file name {name!r} ({str(path)!r}) does not match the label pattern r'{self.pat}'; "
                 "fix the pattern (its first group is the label) or leave the file out of fnames."
             )
         return found.group(1) if self._regex.groups else found.group(0)

@@ -52,6 +52,8 @@ class ImageDataLoaders:
 
     Items are presized one by one (train: random square crop, valid: centre crop); then
     `batch_transform(batch, train)` turns a whole batch, on its device, into float32 (B, C, size, size).
+    Build it with a `from_*` constructor; their `**options` are this class's keywords: `presize`,
+    `convert_mode` ("RGB"/"L"), `n_in` (3/1), `num_workers`, `device`.
     """
 
     def __init__(
@@ -107,7 +109,9 @@ class ImageDataLoaders:
         """ImageNet-style `path/train/<class>/*`, `path/valid/<class>/*`; with `valid_pct`, a random split of all."""
         seed = resolve_seed(seed)
         split = from_folder_split(path, train, valid, valid_pct, seed, vocab)
-        return cls(split, seed=seed, size=size, presize=presize, augment=augment, bs=bs, num_workers=num_workers, **options)
+        return cls(
+            split, seed=seed, size=size, presize=presize, augment=augment, bs=bs, num_workers=num_workers, **options
+        )
 
     @classmethod
     def from_name_func(
@@ -128,7 +132,9 @@ class ImageDataLoaders:
         """Labels are `label_func(file_path)`; `fnames` None means every image under `path`."""
         seed = resolve_seed(seed)
         split = from_names_split(path, fnames, label_func, valid_pct, seed, vocab)
-        return cls(split, seed=seed, size=size, presize=presize, augment=augment, bs=bs, num_workers=num_workers, **options)
+        return cls(
+            split, seed=seed, size=size, presize=presize, augment=augment, bs=bs, num_workers=num_workers, **options
+        )
 
     @classmethod
     def from_name_re(
@@ -183,7 +189,8 @@ class ImageDataLoaders:
         """Number of image channels the model receives."""
         if self.convert_mode is not None:
             return 1 if self.convert_mode == "L" else 3
-        return int(self.train_ds.items[0].shape[-3])
+        first = self.train_ds.items[0]
+        return int(first.shape[-3]) if isinstance(first, torch.Tensor) else 3
 
     @property
     def stats(self) -> Stats | None:

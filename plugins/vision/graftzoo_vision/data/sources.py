@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence, Sized
 from dataclasses import dataclass
+from numbers import Integral
 from pathlib import Path
 
 import torch
@@ -81,17 +82,22 @@ def from_names_split(
     return split_labeled(files, label_items(files, label_func), valid_pct, seed, vocab)
 
 
-def tensor_labels(labels: torch.Tensor | Sequence[int | str], vocab: Sequence[str] | None) -> tuple[list[str], list[str] | None]:
+def tensor_labels(
+    labels: torch.Tensor | Sequence[int | str], vocab: Sequence[str] | None
+) -> tuple[list[str], list[str] | None]:
     """Labels as class-name strings, and the vocab implied by integer labels (names "0", "1", ...)."""
-    labels = _as_list(labels)
-    if labels and all(isinstance(v, int) for v in labels):
-        if min(labels) < 0:
+    values = _as_list(labels)
+    if values and all(isinstance(v, Integral) and not isinstance(v, bool) for v in values):
+        codes = [int(v) for v in values]
+        if min(codes) < 0:
             raise LabelError("integer labels must be class indices >= 0.")
-        names = list(vocab) if vocab is not None else [str(i) for i in range(max(labels) + 1)]
-        if max(labels) >= len(names):
-            raise LabelError(f"label {max(labels)} is out of range for a vocab of {len(names)} classes; pass a longer vocab.")
-        return [names[i] for i in labels], names
-    return [str(v) for v in labels], (list(vocab) if vocab is not None else None)
+        names = list(vocab) if vocab is not None else [str(i) for i in range(max(codes) + 1)]
+        if max(codes) >= len(names):
+            raise LabelError(
+                f"label {max(codes)} is out of range for a vocab of {len(names)} classes; pass a longer vocab."
+            )
+        return [names[i] for i in codes], names
+    return [str(v) for v in values], (list(vocab) if vocab is not None else None)
 
 
 def from_tensors_split(
@@ -120,7 +126,9 @@ def from_tensors_split(
 def _as_list(labels: torch.Tensor | Sequence[int | str]) -> list[int | str]:
     if isinstance(labels, torch.Tensor):
         if labels.is_floating_point() or labels.ndim != 1:
-            raise LabelError(f"labels must be a 1-d integer tensor of class indices, got {labels.dtype} {tuple(labels.shape)}.")
+            raise LabelError(
+                f"labels must be a 1-d integer tensor of class indices, got {labels.dtype} {tuple(labels.shape)}."
+            )
         return labels.tolist()
     return list(labels)
 

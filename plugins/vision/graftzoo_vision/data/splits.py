@@ -23,7 +23,7 @@ def random_split(n: int, valid_pct: float, seed: int) -> tuple[list[int], list[i
     """Indices of the train and valid items: a `valid_pct` share, chosen at random with `seed`."""
     if not 0.0 < valid_pct < 1.0:
         raise ConfigError(f"valid_pct must be between 0 and 1 (got {valid_pct}); 0.2 keeps a fifth for validation.")
-    n_valid = int(round(n * valid_pct))
+    n_valid = round(n * valid_pct)
     if n < 2 or n_valid == 0 or n_valid == n:
         raise DataError(
             f"cannot split {n} item(s) with valid_pct={valid_pct}: both train and valid need at least one; "

@@ -1,0 +1,49 @@
+"""Checking a saved head's files without torch: config schema, file size and hash, tensor header."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from graftzoo.artifacts.header import TensorEntry, read_header
+from graftzoo.artifacts.schema import TENSORS_FILE, read_config
+from graftzoo.errors import ArtifactError
+
+BODY_PREFIX = "body."
+HEAD_PREFIX = "head."
+
+
+def check_artifact(folder: Path) -> tuple[dict[str, Any], dict[str, TensorEntry]]:
+    """(validated graftzoo.json, tensor header) of the saved head in `folder`, or an ArtifactError."""
+    config = read_config(folder)
+    path = Path(folder) / TENSORS_FILE
+    check_file(path, config["head_file"])
+    entries = read_header(path)
+    stored = sorted(k for k in entries if k.startswith(BODY_PREFIX))
+    others = sorted(k for k in entries if not k.startswith((BODY_PREFIX, HEAD_PREFIX)))
+    if others or stored != sorted(config["body_tensors"]):
+        what = f"unexpected tensors {others[:5]}" if others else "its body tensors are not the ones graftzoo.json lists"
+        raise ArtifactError(f"{path} does not match graftzoo.json ({what}); save or pull the head again.")
+    return config, entries
+
+
+def check_file(path: Path, expected: dict[str, Any]) -> None:
+    """The file must have the size and sha256 graftzoo.json recorded (catches truncation and bit rot)."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise ArtifactError(f"{path} is missing: the artifact is incomplete. Save or pull it again.") from None
+    if size != expected["bytes"]:
+        raise ArtifactError(
+            f"{path} has {size} bytes but graftzoo.json expects {expected['bytes']}: the file is truncated or "
+            "damaged. Save or pull the head again."
+        )
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    if digest.hexdigest() != expected["sha256"]:
+        raise ArtifactError(
+            f"{path} is corrupted: its sha256 is not the one graftzoo.json recorded. Save or pull the head again."
+        )

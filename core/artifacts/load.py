@@ -1,0 +1,72 @@
+"""`load_head`: a saved head, checked and grafted back onto its body, ready to predict."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+from graftzoo.artifacts.fingerprint import source_fingerprint
+from graftzoo.artifacts.integrity import check_artifact
+from graftzoo.artifacts.locate import located
+from graftzoo.artifacts.rebuild import build_model, resolve_specs
+from graftzoo.artifacts.schema import TENSORS_FILE
+from graftzoo.errors import ArtifactError, GraftzooError
+
+
+class FingerprintWarning(UserWarning):
+    """The body's weights are not the ones the head was trained on (loaded anyway, strict=False)."""
+
+
+def load_head(ref: str | os.PathLike[str], *, body_weights: str | None = None, strict: bool = True) -> Any:
+    """The GraftedModel saved at `ref`, in eval mode, with `predict(inputs)`.
+
+    `ref` is a folder, a local-hub reference `ns/name[@rev]` (`local://` to be explicit) or
+    `hf://ns/name[@rev]`. `body_weights` replaces the weights reference stored in the artifact
+    (e.g. `file:///data/resnet34.safetensors` on a machine without the original source). The
+    source weights must match the stored fingerprint; with `strict=False` a mismatch only warns.
+    """
+    with located(ref) as folder:
+        return load_folder(folder, body_weights=body_weights, strict=strict)
+
+
+def load_folder(folder: Path, *, body_weights: str | None = None, strict: bool = True) -> Any:
+    """`load_head` for a local folder."""
+    config, entries = check_artifact(folder)
+    weights = body_weights or config["body_weights"]
+    if weights is not None and config["body_fingerprint"] is not None:
+        arch, _, _ = resolve_specs(config, folder)
+        _check_fingerprint(config["body_fingerprint"], weights, arch, strict, folder)
+    model = build_model(config, weights, entries, folder)
+    model.load_state_dict(_read_tensors(folder / TENSORS_FILE), strict=False)
+    model.eval()
+    model.vocab = config["classes"]
+    model.artifact_info = {**config, "folder": str(folder)}
+    return model
+
+
+def _check_fingerprint(expected: str, weights: str, arch: Any, strict: bool, folder: Path) -> None:
+    try:
+        actual = source_fingerprint(weights, arch)
+    except GraftzooError as exc:
+        raise ArtifactError(f"cannot read the body weights {weights!r} the head in {folder} needs: {exc}") from exc
+    if actual == expected:
+        return
+    message = (
+        f"the body weights {weights!r} are not the ones the head in {folder} was trained on "
+        f"(fingerprint {actual[:19]}…, expected {expected[:19]}…); predictions would be wrong. "
+        "Pass body_weights= pointing at the original weights, or strict=False to load anyway."
+    )
+    if strict:
+        raise ArtifactError(message)
+    warnings.warn(message, FingerprintWarning, stacklevel=3)
+
+
+def _read_tensors(path: Path) -> dict[str, Any]:
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except Exception as exc:  # safetensors raises its own error types
+        raise ArtifactError(f"cannot read {path} ({exc}); save or pull the head again") from exc

@@ -1,0 +1,121 @@
+"""What `graftzoo.json` records besides tensors, gathered from a model or a Learner."""
+
+from __future__ import annotations
+
+import math
+import platform
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from typing import Any, Sequence
+
+from torch import nn
+
+from graftzoo.errors import ArtifactError
+
+
+@dataclass
+class Provenance:
+    """The model to save and what is known about how it was trained."""
+
+    model: nn.Module
+    classes: list[str] | None = None
+    vocab: list[str] | None = None
+    metrics: dict[str, float | None] = field(default_factory=dict)
+    stats: dict[str, list[float]] | None = None
+    input_size: list[int] | None = None
+    training: dict[str, Any] = field(default_factory=dict)
+
+
+def provenance(obj: Any, *, metrics: dict[str, Any] | None = None, vocab: Sequence[Any] | None = None) -> Provenance:
+    """Read a GraftedModel, or a Learner (`.model`, `.dls` with `vocab`/`stats`/`size`, `.recorder`)."""
+    model = getattr(obj, "model", obj)
+    if not isinstance(model, nn.Module) or not hasattr(model, "config") or not hasattr(model, "body"):
+        raise ArtifactError(
+            f"save_head needs a model made by graftzoo.graft (or a Learner holding one), got {type(model).__name__}"
+        )
+    dls = getattr(obj, "dls", None)
+    classes, input_vocab = _split_vocab(vocab if vocab is not None else getattr(dls, "vocab", None) or getattr(model, "vocab", None))
+    info = getattr(model, "artifact_info", None) or {}
+    prov = Provenance(
+        model=model,
+        classes=classes if classes is not None else info.get("classes"),
+        vocab=input_vocab if input_vocab is not None else info.get("vocab"),
+        metrics=_clean_metrics(metrics if metrics is not None else _recorder_metrics(getattr(obj, "recorder", None)) or info.get("metrics") or {}),
+        stats=_stats(getattr(dls, "stats", None) or info.get("stats") or model.body.stats),
+        input_size=_input_size(model, dls, info.get("input_size")),
+    )
+    recorder = getattr(obj, "recorder", None)
+    if getattr(recorder, "values", None):
+        prov.training["epochs"] = len(recorder.values)
+    if hasattr(obj, "train_bn"):
+        prov.training["train_bn"] = bool(obj.train_bn)
+    return prov
+
+
+def _split_vocab(vocab: Any) -> tuple[list[str] | None, list[str] | None]:
+    """(classes, input vocab): fastai-style text dls have `[token_vocab, class_vocab]`."""
+    if vocab is None:
+        return None, None
+    items = list(vocab)
+    if len(items) == 2 and all(isinstance(v, (list, tuple)) for v in items):
+        return [str(c) for c in items[1]], [str(t) for t in items[0]]
+    return [str(c) for c in items], None
+
+
+def _recorder_metrics(recorder: Any) -> dict[str, Any]:
+    """The last epoch's losses and metrics, by name, when a Recorder has any."""
+    values = getattr(recorder, "values", None)
+    names = getattr(recorder, "metric_names", None)
+    if not values or not names:
+        return {}
+    return dict(zip(list(names)[1:-1], values[-1]))
+
+
+def _clean_metrics(metrics: dict[str, Any]) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for name, value in metrics.items():
+        number = float(value) if value is not None else None
+        out[str(name)] = number if number is not None and math.isfinite(number) else None
+    return out
+
+
+def _stats(stats: Any) -> dict[str, list[float]] | None:
+    if stats is None:
+        return None
+    if isinstance(stats, dict):
+        mean, std = stats["mean"], stats["std"]
+    else:
+        mean, std = stats
+    return {"mean": [float(m) for m in mean], "std": [float(s) for s in std]}
+
+
+def _input_size(model: Any, dls: Any, stored: Any) -> list[int] | None:
+    n_in = int(model.config["n_in"])
+    size = getattr(dls, "size", None)
+    if isinstance(size, int):
+        return [n_in, size, size]
+    if isinstance(size, (tuple, list)) and len(size) == 2:
+        return [n_in, int(size[0]), int(size[1])]
+    if stored is not None:
+        return list(stored)
+    spec_size = getattr(model.body.spec, "input_size", None)
+    return [n_in, *(int(s) for s in spec_size[1:])] if spec_size else None
+
+
+def versions(distributions: Sequence[str]) -> dict[str, str]:
+    """graftzoo's, torch's, Python's and the plugin distributions' versions."""
+    out = {"python": platform.python_version()}
+    for dist in ["graftzoo", "torch", *distributions]:
+        if not dist or dist in out:
+            continue
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "unknown"
+    return out
+
+
+def now() -> str:
+    """The current UTC time, ISO 8601."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,150 @@
+"""The model card (`README.md`): Hub YAML metadata, then a page a person can read."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+MAX_CLASSES_SHOWN = 40
+REPO_REF = "hf://<namespace>/<repo>"  # push_head puts the real reference in its place
+PIPELINE_TAGS = {"core/classification": "image-classification", "core/multilabel": "image-classification"}
+
+
+def base_model(weights: str | None, arch: str) -> str | None:
+    """The Hub model the body weights come from, where there is one (`timm:` and `hf://` refs)."""
+    if not weights:
+        return None
+    scheme, _, rest = weights.partition(":")
+    if scheme == "timm":
+        name = rest.lstrip("/")
+        return f"timm/{name}" if "." in name else f"timm/{arch.split('/', 1)[1]}.{name}"
+    if scheme == "hf":
+        return rest.lstrip("/").split("@", 1)[0] or None
+    return None
+
+
+def render_card(config: dict[str, Any], *, title: str, dataset: str | None = None) -> str:
+    """README.md text for a saved head described by its `graftzoo.json` dict."""
+    return "---\n" + _yaml(_front_matter(config, title, dataset)) + "---\n\n" + _body(config, title)
+
+
+def _front_matter(config: dict[str, Any], title: str, dataset: str | None) -> dict[str, Any]:
+    arch, task = config["arch"], config["task"]
+    meta: dict[str, Any] = {
+        "library_name": "graftzoo",
+        "tags": list(dict.fromkeys(["graftzoo", task.split("/", 1)[1], arch.split("/", 1)[1], arch])),
+    }
+    if task in PIPELINE_TAGS:
+        meta["pipeline_tag"] = PIPELINE_TAGS[task]
+    if base := base_model(config["body_weights"], arch):
+        meta["base_model"] = base
+    if dataset:
+        meta["datasets"] = [dataset]
+    metrics = {k: v for k, v in config["metrics"].items() if v is not None}
+    if metrics:
+        meta["metrics"] = list(metrics)
+        if dataset:
+            meta["model-index"] = [{
+                "name": title,
+                "results": [{
+                    "task": {"type": PIPELINE_TAGS.get(task, task.split("/", 1)[1])},
+                    "dataset": {"name": dataset, "type": dataset},
+                    "metrics": [{"type": k, "value": round(v, 6), "name": k} for k, v in metrics.items()],
+                }],
+            }]
+    return meta
+
+
+def _body(config: dict[str, Any], title: str) -> str:
+    arch, weights, task = config["arch"], config["body_weights"], config["task"]
+    n_body, size = len(config["body_tensors"]), config["head_file"]["bytes"]
+    lines = [
+        f"# {title}",
+        "",
+        f"A **{config['head']}** head ({config['n_out']} outputs, task `{task}`) trained on a **{arch}** body, "
+        "saved with [graftzoo](https://github.com/graftzoo/graftzoo). This repo holds only the head and the "
+        "body tensors that training changed; the body comes from its own weights when the head is loaded.",
+        "",
+        "## Body",
+        "",
+        f"- architecture: `{arch}` (input channels: {config['n_in']}, cut: `{config['cut']}`)",
+        f"- weights: `{weights}`" + (f" (base model [{b}](https://huggingface.co/{b}))" if (b := base_model(weights, arch)) else "")
+        if weights else "- weights: none (the whole body is stored here)",
+    ]
+    if weights:
+        lines.append(f"- source weights fingerprint: `{config['body_fingerprint']}`")
+    if config["stats"]:
+        lines.append(f"- normalization: mean {config['stats']['mean']}, std {config['stats']['std']}")
+    if config["input_size"]:
+        lines.append(f"- input size: {' x '.join(str(s) for s in config['input_size'])}")
+    lines += ["", "## Usage", "", "```python", "import graftzoo", "",
+              f'model = graftzoo.load_head("{REPO_REF}")',
+              'labels, probs = model.predict(["cat.jpg"])', "```", "",
+              f"or from a shell: `graftzoo predict {REPO_REF} cat.jpg --top-k 3`", ""]
+    lines += _classes(config) + _metrics(config)
+    lines += ["## Training", ""]
+    training = config.get("training") or {}
+    if training.get("epochs"):
+        lines.append(f"- epochs: {training['epochs']}")
+    if "train_bn" in training:
+        lines.append(f"- BatchNorm layers trained in frozen groups: {'yes' if training['train_bn'] else 'no'}")
+    lines.append(f"- body: {training.get('body') or _how_body_trained(config, n_body)}")
+    lines += ["", "## Artifact", "",
+              f"- `head.safetensors`: {human_size(size)} ({len(config['body_tensors'])} body tensors plus the head)",
+              f"- format version {config['format_version']}, created {config['created']}",
+              "- versions: " + ", ".join(f"{k} {v}" for k, v in config["versions"].items()), ""]
+    return "\n".join(lines)
+
+
+def _classes(config: dict[str, Any]) -> list[str]:
+    classes = config.get("classes")
+    if not classes:
+        return []
+    shown = ", ".join(f"`{c}`" for c in classes[:MAX_CLASSES_SHOWN])
+    more = f" and {len(classes) - MAX_CLASSES_SHOWN} more" if len(classes) > MAX_CLASSES_SHOWN else ""
+    return ["## Classes", "", f"{len(classes)} classes: {shown}{more}.", ""]
+
+
+def _metrics(config: dict[str, Any]) -> list[str]:
+    metrics = config["metrics"]
+    if not metrics:
+        return []
+    rows = [f"| {name} | {'-' if value is None else f'{value:.4g}'} |" for name, value in metrics.items()]
+    return ["## Metrics (last epoch, validation set)", "", "| metric | value |", "|---|---|", *rows, ""]
+
+
+def _how_body_trained(config: dict[str, Any], n_body: int) -> str:
+    if config["body_weights"] is None:
+        return "no pretrained weights: stored whole"
+    return f"{n_body} tensors differ from the source weights" if n_body else "unchanged from its source weights"
+
+
+def human_size(size: float) -> str:
+    """`1.2 MB` style."""
+    if size < 1024:
+        return f"{int(size)} bytes"
+    for unit in ("KB", "MB", "GB"):
+        size /= 1024
+        if size < 1024 or unit == "GB":
+            return f"{size:.1f} {unit}"
+    return f"{size:.1f} GB"
+
+
+def _yaml(value: Any, indent: int = 0) -> str:
+    """Block YAML for dicts and lists of JSON scalars (JSON scalars are valid YAML)."""
+    pad = " " * indent
+    out = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, (dict, list)) and item:
+                out.append(f"{pad}{key}:\n{_yaml(item, indent + 2)}")
+            else:
+                out.append(f"{pad}{key}: {json.dumps(item)}\n")
+    else:
+        for item in value:
+            if isinstance(item, (dict, list)) and item:
+                nested = _yaml(item, indent + 2)
+                out.append(f"{pad}- {nested.lstrip()}")
+            else:
+                out.append(f"{pad}- {json.dumps(item)}\n")
+    return "".join(out)

@@ -1,0 +1,84 @@
+"""Rebuilding the grafted model a `graftzoo.json` describes, checking tensor shapes before allocating."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from graftzoo.artifacts.header import TensorEntry
+from graftzoo.artifacts.tensors import BODY_PREFIX, HEAD_PREFIX
+from graftzoo.errors import ArtifactError, GraftzooError, UnknownNameError
+
+
+def resolve_specs(config: dict[str, Any], folder: Path) -> tuple[Any, Any, Any]:
+    """The arch, head and task specs, or an ArtifactError that keeps the registry's `pip install` line."""
+    from graftzoo.registry import current
+
+    registry = current()
+    found = []
+    for kind, name in (("archs", config["arch"]), ("heads", config["head"]), ("tasks", config["task"])):
+        try:
+            found.append(registry.get_arch(name) if kind == "archs" else registry.get(kind, name))
+        except UnknownNameError as exc:
+            raise ArtifactError(f"the head saved in {folder} needs {kind[:-1]} {name!r}, which is not installed: {exc}") from exc
+    return found[0], found[1], found[2]
+
+
+def build_model(config: dict[str, Any], weights: str | None, entries: dict[str, TensorEntry], folder: Path) -> nn.Module:
+    """Body from `weights`, head sized on the meta device and checked against `entries`, then built.
+
+    A body saved without a weight source must be stored whole: every body tensor is required then.
+    """
+    from graftzoo.grafting import GraftedModel, create_body
+    from graftzoo.imports import import_attr
+
+    arch, head_spec, task_spec = resolve_specs(config, folder)
+    try:
+        body = create_body(arch, weights=weights, n_in=config["n_in"], cut=config["cut"])
+        body.feature_info  # probe the body now, outside the meta device below  # noqa: B018
+        factory = import_attr(head_spec.factory)
+        _check_shapes(_meta_state(factory, body, config), entries, HEAD_PREFIX, folder, every_key=True)
+        body_shapes = {BODY_PREFIX + k: v.shape for k, v in body.state_dict().items()}
+        _check_shapes(body_shapes, entries, BODY_PREFIX, folder, every_key=config["body_weights"] is None)
+        head = factory(body, config["n_out"], **config["head_kwargs"])
+    except ArtifactError:
+        raise
+    except GraftzooError as exc:
+        raise ArtifactError(f"cannot rebuild the model saved in {folder}: {exc}") from exc
+    model_config = {
+        "arch": arch.name, "weights": body.weights, "n_in": config["n_in"], "cut": config["cut"],
+        "head": head_spec.name, "n_out": config["n_out"], "head_kwargs": config["head_kwargs"], "task": task_spec.name,
+    }
+    return GraftedModel(body, head, task=import_attr(task_spec.factory)(), config=model_config)
+
+
+def _meta_state(factory: Any, body: nn.Module, config: dict[str, Any]) -> dict[str, torch.Size]:
+    """The head's tensor shapes, from a copy built on the meta device (no memory for the tensors)."""
+    try:
+        with torch.device("meta"):
+            head = factory(body, config["n_out"], **config["head_kwargs"])
+    except GraftzooError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ArtifactError(f"head {config['head']!r} cannot be built from head_kwargs {config['head_kwargs']}: {exc}") from exc
+    return {HEAD_PREFIX + k: v.shape for k, v in head.state_dict().items()}
+
+
+def _check_shapes(
+    expected: dict[str, Any], entries: dict[str, TensorEntry], prefix: str, folder: Path, every_key: bool = False
+) -> None:
+    """Stored tensors under `prefix` must exist in the model with the same shape (and all, when `every_key`)."""
+    stored = {k: e for k, e in entries.items() if k.startswith(prefix)}
+    unknown = sorted(set(stored) - set(expected))
+    wrong = [f"{k}: stored {list(e.shape)}, model {list(expected[k])}" for k, e in stored.items() if k in expected and tuple(expected[k]) != e.shape]
+    missing = sorted(set(expected) - set(stored)) if every_key else []
+    if unknown or wrong or missing:
+        parts = [f"unknown tensors {unknown[:5]}" if unknown else "", f"shape mismatches {wrong[:5]}" if wrong else "",
+                 f"missing tensors {missing[:5]}" if missing else ""]
+        raise ArtifactError(
+            f"the tensors in {folder / 'head.safetensors'} do not fit the model graftzoo.json describes: "
+            + "; ".join(p for p in parts if p) + ". The artifact is damaged or was edited by hand; save or pull it again."
+        )

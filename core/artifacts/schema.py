@@ -1,0 +1,168 @@
+"""The schema of `graftzoo.json` (format version 1) and its validation.
+
+Validation happens before anything is built: wrong types, unknown format versions and absurd
+sizes are ArtifactErrors that name the file and the key, never a crash or a huge allocation.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Callable
+
+from graftzoo.errors import ArtifactError
+
+FORMAT_VERSION = 1
+CONFIG_FILE = "graftzoo.json"
+TENSORS_FILE = "head.safetensors"
+CARD_FILE = "README.md"
+MAX_OUTPUTS = 10**6
+MAX_CHANNELS = 1024
+MAX_SIDE = 65536
+
+_FULL_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_FINGERPRINT = re.compile(r"^sha256:[0-9a-f]{64}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _int(lo: int, hi: int) -> Callable[[Any], str | None]:
+    def check(v: Any) -> str | None:
+        ok = isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi
+        return None if ok else f"an integer from {lo} to {hi}"
+    return check
+
+
+def _str(pattern: re.Pattern[str] | None = None, what: str = "a string") -> Callable[[Any], str | None]:
+    return lambda v: None if isinstance(v, str) and (pattern is None or pattern.match(v)) else what
+
+
+def _optional(check: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
+    return lambda v: None if v is None else (None if check(v) is None else f"null or {check(v)}")
+
+
+def _str_list(v: Any) -> str | None:
+    return None if isinstance(v, list) and all(isinstance(s, str) for s in v) else "a list of strings"
+
+
+def _cut(v: Any) -> str | None:
+    return None if v is None or isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool)) else "null, an int or a 'module:attr' string"
+
+
+def _dict(v: Any) -> str | None:
+    return None if isinstance(v, dict) else "a JSON object"
+
+
+def _stats(v: Any) -> str | None:
+    what = "null or {'mean': [numbers], 'std': [positive numbers]} with one value per channel"
+    if v is None:
+        return None
+    if not isinstance(v, dict) or set(v) != {"mean", "std"}:
+        return what
+    mean, std = v["mean"], v["std"]
+    numbers = all(isinstance(x, list) and 0 < len(x) <= MAX_CHANNELS for x in (mean, std)) and all(
+        isinstance(n, (int, float)) and not isinstance(n, bool) for n in [*mean, *std]
+    )
+    return None if numbers and len(mean) == len(std) and all(s > 0 for s in std) else what
+
+
+def _input_size(v: Any) -> str | None:
+    what = f"null or a list of positive ints (channels, height, width), each at most {MAX_SIDE}"
+    if v is None:
+        return None
+    ok = isinstance(v, list) and 0 < len(v) <= 4 and all(_int(1, MAX_SIDE)(d) is None for d in v)
+    return None if ok else what
+
+
+def _metrics(v: Any) -> str | None:
+    ok = isinstance(v, dict) and all(
+        isinstance(k, str) and (x is None or (isinstance(x, (int, float)) and not isinstance(x, bool))) for k, x in v.items()
+    )
+    return None if ok else "a JSON object of metric name -> number or null"
+
+
+def _versions(v: Any) -> str | None:
+    ok = isinstance(v, dict) and all(isinstance(k, str) and isinstance(x, str) for k, x in v.items())
+    return None if ok else "a JSON object of distribution name -> version string"
+
+
+def _body_tensors(v: Any) -> str | None:
+    ok = isinstance(v, list) and all(isinstance(k, str) and k.startswith("body.") for k in v)
+    return None if ok else "a list of tensor names starting with 'body.'"
+
+
+def _head_file(v: Any) -> str | None:
+    ok = isinstance(v, dict) and v.get("name") == TENSORS_FILE and _int(0, 2**62)(v.get("bytes")) is None and (
+        isinstance(v.get("sha256"), str) and _SHA256.match(v["sha256"]) is not None
+    )
+    return None if ok else f"{{'name': '{TENSORS_FILE}', 'bytes': int, 'sha256': 64 hex digits}}"
+
+
+FIELDS: dict[str, Callable[[Any], str | None]] = {
+    "format_version": _int(1, 10**6),
+    "arch": _str(_FULL_NAME, "a full registry name 'namespace/name'"),
+    "body_weights": _optional(_str()),
+    "body_fingerprint": _optional(_str(_FINGERPRINT, "'sha256:' and 64 hex digits")),
+    "n_in": _int(1, MAX_CHANNELS),
+    "cut": _cut,
+    "head": _str(_FULL_NAME, "a full registry name 'namespace/name'"),
+    "head_kwargs": _dict,
+    "n_out": _int(1, MAX_OUTPUTS - 1),
+    "task": _str(_FULL_NAME, "a full registry name 'namespace/name'"),
+    "classes": _optional(_str_list),
+    "vocab": _optional(_str_list),
+    "stats": _stats,
+    "input_size": _input_size,
+    "metrics": _metrics,
+    "versions": _versions,
+    "body_tensors": _body_tensors,
+    "head_file": _head_file,
+    "created": _str(),
+}
+
+
+def validate_config(data: Any, source: str | Path = CONFIG_FILE) -> dict[str, Any]:
+    """Return `data` if it is a valid format-1 `graftzoo.json`, else raise ArtifactError saying why."""
+    if not isinstance(data, dict):
+        raise ArtifactError(f"{source} must hold a JSON object; it holds {type(data).__name__}. Save the head again.")
+    version = data.get("format_version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+        raise ArtifactError(
+            f"{source} has format_version {version}, newer than this graftzoo reads ({FORMAT_VERSION}): "
+            "upgrade graftzoo (pip install -U graftzoo)."
+        )
+    missing = [key for key in FIELDS if key not in data]
+    if missing:
+        raise ArtifactError(f"{source} lacks {missing}: it is not a complete saved head. Save or pull it again.")
+    problems = [f"{key!r} must be {why} (got {_short(data[key])})" for key, check in FIELDS.items() if (why := check(data[key]))]
+    if version != FORMAT_VERSION and not problems:
+        problems.append(f"'format_version' must be {FORMAT_VERSION} (got {version!r})")
+    for key in ("classes",):
+        if isinstance(data.get(key), list) and isinstance(data.get("n_out"), int) and len(data[key]) != data["n_out"]:
+            problems.append(f"{key!r} has {len(data[key])} names for n_out={data['n_out']} outputs")
+    if data.get("body_weights") is not None and data.get("body_fingerprint") is None:
+        problems.append("'body_fingerprint' is null although 'body_weights' names source weights")
+    if problems:
+        raise ArtifactError(f"{source} is not a valid saved head: " + "; ".join(problems) + ". Save or pull it again.")
+    return data
+
+
+def read_config(folder: Path) -> dict[str, Any]:
+    """Read and validate `folder/graftzoo.json`."""
+    path = Path(folder) / CONFIG_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ArtifactError(f"{Path(folder)} holds no {CONFIG_FILE}: it is not a saved head (save one with graftzoo.save_head).") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"cannot read {path} ({exc}); save or pull the head again") from exc
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ArtifactError(f"{path} is not valid JSON ({exc}); save or pull the head again") from None
+    return validate_config(data, path)
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,297 @@
+"""Learner: a model, its data, a loss and an optimizer, trained fastai-style."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from graftzoo.errors import ConfigError
+from graftzoo.learner import checkpoint, inference, lr_find as _lr_find
+from graftzoo.learner.callback import Callback
+from graftzoo.learner.freezing import freeze_groups
+from graftzoo.learner.hypers import set_hyper
+from graftzoo.learner.loop import TrainLoop
+from graftzoo.learner.lrs import LR, spread_lr
+from graftzoo.learner.mixed_precision import BF16, FP16, Precision
+from graftzoo.learner.nan_guard import NanGuard
+from graftzoo.learner.progress import ProgressCallback
+from graftzoo.learner.recorder import Recorder
+from graftzoo.learner.schedule import ParamScheduler, one_cycle_scheds
+from graftzoo.learner.splitting import Splitter, resolve_param_groups
+from graftzoo.metrics import Metric, as_metric
+
+__all__ = ["Learner", "default_device"]
+
+
+def default_device() -> torch.device:
+    """CUDA when available, else CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _identity(x: Tensor) -> Tensor:
+    return x
+
+
+class Learner(TrainLoop):
+    """Trains `model` on `dls` (anything with `.train` and `.valid` DataLoaders).
+
+    A batch is a tuple whose last element is the target; the others are the model's
+    inputs (`model(*xb)`). When the model has a `task` (with `loss_func()`,
+    `metrics()`, `activation(out)`, `decode(probs)`), loss and metrics default from
+    it. Parameter groups come from `splitter`, else `model.param_groups()`, else
+    one group; they drive `freeze_to` and discriminative learning rates.
+    """
+
+    def __init__(
+        self,
+        dls: Any,
+        model: nn.Module,
+        loss_func: Callable[..., Tensor] | None = None,
+        opt_func: Callable[..., torch.optim.Optimizer] = torch.optim.AdamW,
+        lr: LR = 1e-3,
+        splitter: Splitter | None = None,
+        cbs: Iterable[Callback] | None = None,
+        metrics: Sequence[Any] | Any | None = None,
+        wd: float | None = None,
+        train_bn: bool = True,
+        path: str | Path = ".",
+        model_dir: str | Path = "models",
+        moms: Sequence[float] = (0.95, 0.85, 0.95),
+        quiet: bool = False,
+        device: str | torch.device | None = None,
+    ) -> None:
+        self._init_loop()
+        self.dls, self.model, self.opt_func, self.lr = dls, model, opt_func, lr
+        self.wd, self.train_bn, self.moms = wd, train_bn, tuple(moms)
+        self.path, self.model_dir = Path(path), Path(model_dir)
+        self.task = getattr(model, "task", None)
+        if loss_func is None:
+            if self.task is None:
+                raise ConfigError(
+                    "no loss function: pass loss_func=... (e.g. nn.CrossEntropyLoss()), or give the "
+                    "model a `task` that provides one."
+                )
+            loss_func = self.task.loss_func()
+        self.loss_func = loss_func
+        if metrics is None:
+            metrics = self.task.metrics() if self.task is not None else []
+        elif callable(metrics) or isinstance(metrics, Metric):
+            metrics = [metrics]
+        self.metrics: list[Metric] = [as_metric(m) for m in metrics]
+        self.activation: Callable[[Tensor], Tensor] = self.task.activation if self.task is not None else _identity
+        self.decode: Callable[[Tensor], Tensor] = (
+            self.task.decode if self.task is not None else inference.default_decode
+        )
+        self.param_lists, self.has_split = resolve_param_groups(model, splitter)
+        self.opt: torch.optim.Optimizer | None = None
+        self.precision: Precision = Precision()
+        self.channels_last = False
+        self.show_bar = self.show_table = not quiet
+        self.recorder = Recorder()
+        self.add_cbs([NanGuard(), self.recorder, ProgressCallback(), *(cbs or [])])
+        self.to(default_device() if device is None else device)
+
+    # -- device & precision ----------------------------------------------------------
+    def to(self, device: str | torch.device) -> Learner:
+        """Move model, loss and optimizer state to `device`."""
+        self.device = torch.device(device)
+        self.model.to(self.device)
+        if isinstance(self.loss_func, nn.Module):
+            self.loss_func.to(self.device)
+        if self.opt is not None and self.opt.state:
+            self.opt.load_state_dict(self.opt.state_dict())  # casts state to the params' device
+        return self
+
+    def to_bf16(self) -> Learner:
+        """Train and predict under bfloat16 autocast (CPU or CUDA)."""
+        self.precision = BF16()
+        return self
+
+    def to_fp16(self) -> Learner:
+        """float16 autocast with loss scaling; needs CUDA (GraftzooError otherwise)."""
+        self.precision = FP16()
+        return self
+
+    def to_fp32(self) -> Learner:
+        """Back to full precision."""
+        self.precision = Precision()
+        return self
+
+    def to_channels_last(self) -> Learner:
+        """Model and 4-d float inputs in channels_last memory format (faster convs on GPU)."""
+        self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        self.channels_last = True
+        return self
+
+    # -- optimizer & freezing --------------------------------------------------------
+    def create_opt(self) -> torch.optim.Optimizer:
+        """Build `self.opt` with one param group per split group."""
+        lrs = spread_lr(self.lr, len(self.param_lists))
+        groups: list[dict[str, Any]] = [{"params": ps, "lr": lr} for ps, lr in zip(self.param_lists, lrs)]
+        if self.wd is not None:
+            for g in groups:
+                g["weight_decay"] = self.wd
+        self.opt = self.opt_func(groups, lr=lrs[-1])
+        return self.opt
+
+    def freeze_to(self, n: int) -> None:
+        """Freeze the first `n` groups (negative counts from the end); resets optimizer state."""
+        freeze_groups(self.model, self.param_lists, n, self.train_bn)
+        if self.opt is not None:
+            self.opt.state.clear()
+
+    def freeze(self) -> None:
+        """Freeze every group but the last (the head)."""
+        self.freeze_to(-1)
+
+    def unfreeze(self) -> None:
+        """Make every group trainable."""
+        self.freeze_to(0)
+
+    # -- training --------------------------------------------------------------------
+    def fit(
+        self, n_epoch: int, lr: LR | None = None, wd: float | None = None,
+        cbs: Iterable[Callback] | None = None, reset_opt: bool = False,
+    ) -> None:
+        """Train `n_epoch` epochs at a constant `lr` (default `self.lr`)."""
+        with self.added_cbs(cbs or []):
+            if reset_opt or self.opt is None:
+                self.create_opt()
+            wd = self.wd if wd is None else wd
+            if wd is not None:
+                set_hyper(self.opt, "wd", wd)  # type: ignore[arg-type]
+            set_hyper(self.opt, "lr", spread_lr(self.lr if lr is None else lr, len(self.param_lists)))  # type: ignore[arg-type]
+            self._run_fit(n_epoch)
+
+    def fit_one_cycle(
+        self, n_epoch: int, lr_max: LR | None = None, div: float = 25.0, div_final: float = 1e5,
+        pct_start: float = 0.25, wd: float | None = None, moms: Sequence[float] | None = None,
+        cbs: Iterable[Callback] | None = None, reset_opt: bool = False,
+    ) -> None:
+        """fastai's 1cycle: cosine warm-up lr_max/div -> lr_max over `pct_start`, cosine down to
+        lr_max/div_final; momentum moms[0] -> moms[1] -> moms[2]."""
+        if reset_opt or self.opt is None:
+            self.create_opt()
+        lrs = spread_lr(self.lr if lr_max is None else lr_max, len(self.param_lists))
+        scheds = one_cycle_scheds(lrs, div, div_final, pct_start, self.moms if moms is None else moms)
+        self.fit(n_epoch, wd=wd, cbs=[ParamScheduler(scheds), *(cbs or [])])
+
+    def fine_tune(
+        self, epochs: int, base_lr: float = 2e-3, freeze_epochs: int = 1, lr_mult: float = 100,
+        pct_start: float = 0.3, div: float = 5.0, **kwargs: Any,
+    ) -> None:
+        """fastai's fine_tune: train the head with the body frozen, then everything with
+        discriminative learning rates (`base_lr/2/lr_mult` to `base_lr/2`)."""
+        self.freeze()
+        if freeze_epochs > 0:
+            self.fit_one_cycle(freeze_epochs, slice(base_lr), pct_start=0.99, **kwargs)
+        base_lr /= 2
+        self.unfreeze()
+        self.fit_one_cycle(epochs, slice(base_lr / lr_mult, base_lr), pct_start=pct_start, div=div, **kwargs)
+
+    def lr_find(
+        self, start_lr: float = 1e-7, end_lr: float = 10, num_it: int = 100, stop_div: bool = True,
+        show_plot: bool = True, suggest_funcs: Sequence[Any] = ("valley", "minimum", "steep", "slide"),
+        plot_path: str | Path | None = None,
+    ) -> Any:
+        """Learning-rate range test; returns SuggestedLRs(valley=..., minimum=..., ...) and leaves
+        weights and optimizer state as they were. See `graftzoo.learner.lr_find.lr_find`."""
+        return _lr_find.lr_find(self, start_lr, end_lr, num_it, stop_div, show_plot, suggest_funcs, plot_path)
+
+    # -- evaluation ------------------------------------------------------------------
+    def validate(self, dl: Any = None) -> list[float | None]:
+        """`[loss, *metrics]` over `dl` (default: the validation set)."""
+        self.precision.check_device(self.device)
+        try:
+            self._do_epoch_validate(dl)
+        finally:
+            self._end_cleanup()
+        return list(self.recorder.valid_values)
+
+    def get_preds(self, dl: Any = None, with_loss: bool = False, with_input: bool = False) -> tuple[Any, ...]:
+        """`(activated predictions, targets[, losses])`, inputs first with `with_input`."""
+        return inference.get_preds(self, dl, with_loss=with_loss, with_input=with_input)
+
+    def predict(self, item: Any) -> tuple[Any, Tensor, Tensor]:
+        """`(label, decoded index, probabilities)` for one item."""
+        return inference.predict(self, item)
+
+    # -- checkpoints -----------------------------------------------------------------
+    def _file(self, name: str | Path) -> Path:
+        p = self.path / self.model_dir / name
+        return p if p.suffix == ".safetensors" else p.with_name(p.name + ".safetensors")
+
+    def save(self, name: str | Path, with_opt: bool = True) -> Path:
+        """Write model (and optimizer) state to `path/model_dir/name.safetensors` atomically."""
+        return checkpoint.save_checkpoint(self._file(name), self.model, self.opt if with_opt else None)
+
+    def load(self, name: str | Path, with_opt: bool = True, strict: bool = True) -> Learner:
+        """Restore what `save` wrote (the optimizer is created if needed)."""
+        if with_opt and self.opt is None:
+            self.create_opt()
+        checkpoint.load_checkpoint(self._file(name), self.model, self.opt if with_opt else None, strict=strict)
+        return self
+
+    # -- callbacks & display ---------------------------------------------------------
+    def add_cb(self, cb: Callback | type[Callback]) -> Learner:
+        """Add one callback."""
+        self.add_cbs([cb])
+        return self
+
+    def remove_cb(self, cb: Callback) -> Learner:
+        """Remove one callback."""
+        self.remove_cbs([cb])
+        return self
+
+    @contextlib.contextmanager
+    def added_cbs(self, cbs: Iterable[Callback]) -> Iterator[Learner]:
+        """Callbacks present only inside the `with` block."""
+        cbs = list(cbs)
+        self.add_cbs(cbs)
+        try:
+            yield self
+        finally:
+            self.remove_cbs(cbs)
+
+    @contextlib.contextmanager
+    def removed_cbs(self, cbs: Iterable[Callback]) -> Iterator[Learner]:
+        """Callbacks absent inside the `with` block (put back afterwards)."""
+        cbs = [cb for cb in cbs if cb in self.cbs]
+        self.remove_cbs(cbs)
+        try:
+            yield self
+        finally:
+            self.add_cbs(cbs)
+
+    @contextlib.contextmanager
+    def _display(self, bar: bool | None, table: bool | None) -> Iterator[Learner]:
+        old = self.show_bar, self.show_table
+        self.show_bar = old[0] if bar is None else bar
+        self.show_table = old[1] if table is None else table
+        try:
+            yield self
+        finally:
+            self.show_bar, self.show_table = old
+
+    def quiet(self) -> contextlib.AbstractContextManager[Learner]:
+        """No progress bar and no epoch table inside the `with` block."""
+        return self._display(False, False)
+
+    def no_bar(self) -> contextlib.AbstractContextManager[Learner]:
+        """No progress bar inside the `with` block."""
+        return self._display(False, None)
+
+    def no_logging(self) -> contextlib.AbstractContextManager[Learner]:
+        """No epoch table inside the `with` block."""
+        return self._display(None, False)
+
+    def __repr__(self) -> str:
+        return (
+            f"Learner(model={type(self.model).__name__}, groups={len(self.param_lists)}, "
+            f"device={self.device}, precision={self.precision.name})"
+        )

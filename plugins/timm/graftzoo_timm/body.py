@@ -1,0 +1,80 @@
+"""Building a graftzoo Body from a timm model: load weights, adapt the stem, cut before the head.
+
+A model whose `forward_features` is a spatial map gives a map body (channels-last maps are
+permuted to (B, C, H, W)); any other (tokens, lists) gives a pooled body through timm's own
+`forward_head(..., pre_logits=True)`. Modules the body never calls (the classifier, head-side
+layers of map bodies) are removed, so every parameter of the body is trained.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from torch import nn
+
+from graftzoo.body import Body
+from graftzoo.cutting import cut_model
+from graftzoo.first_layer import adapt_first_conv
+from graftzoo.imports import import_attr
+from graftzoo.spec import ArchSpec
+from graftzoo.splitter import split_children
+from graftzoo.weights import load_weights
+from graftzoo_timm.features import TimmFeatureMap, TimmPooled
+from graftzoo_timm.probe import CHANNELS_LAST, POOLED, FeatureProbe, probe_model
+from graftzoo_timm.split import timm_split
+from graftzoo_timm.weights import model_kwargs
+
+MODEL_ATTR = "model"  # where the timm model sits inside the body's net: feature_info names start with it
+
+
+def build_body(spec: ArchSpec, weights: str | None = None, n_in: int = 3, cut: int | str | Any | None = None) -> Body:
+    """The body of timm arch `spec` (registered as `body = "graftzoo_timm.body:build_body"`)."""
+    model = create_model(spec, weights)
+    if weights is not None:
+        load_weights(model, weights, spec)
+    if n_in != spec.n_in:
+        adapt_first_conv(model, n_in, pretrained=weights is not None)
+    if cut is not None:
+        net = cut_model(model, cut)
+        return Body(net, spec=dataclasses.replace(spec, pooled=False), weights=weights, n_in=n_in, cut=cut, split=split_children)
+    probe = probe_model(model, (n_in, *spec.input_size[1:]), spec.probe_size)
+    drop_modules(model, probe.unused)
+    pooled = probe.layout == POOLED
+    net = TimmPooled(model) if pooled else TimmFeatureMap(model, channels_last=probe.layout == CHANNELS_LAST)
+    return Body(
+        net, spec=dataclasses.replace(spec, pooled=pooled), weights=weights, n_in=n_in, cut=None,
+        split=timm_split, num_features=probe.num_features, feature_info=feature_info(model, probe),
+    )
+
+
+def create_model(spec: ArchSpec, weights: str | None) -> nn.Module:
+    """The full timm model, randomly initialised (weights are loaded by graftzoo's weight sources)."""
+    kwargs = {**spec.factory_kwargs, "pretrained": False, **model_kwargs(weights)}
+    return import_attr(spec.factory)(**kwargs)
+
+
+def drop_modules(model: nn.Module, names: tuple[str, ...]) -> None:
+    """Replace the named submodules by `nn.Identity` (they hold tensors the body never uses)."""
+    for name in names:
+        parent_name, _, attr = name.rpartition(".")
+        setattr(model.get_submodule(parent_name), attr, nn.Identity())
+
+
+def feature_info(model: nn.Module, probe: FeatureProbe) -> list[dict[str, Any]] | None:
+    """timm's stages (channels, reduction, module name inside the body's net) for map bodies.
+
+    Pooled bodies have one entry without spatial reduction, as graftzoo's own probe reports.
+    Channels-last models' stage outputs are (B, H, W, C): their entries say `"layout": "NHWC"`.
+    None (the Body probes itself) when timm lists no stages.
+    """
+    if probe.layout == POOLED:
+        return [{"module": "", "num_chs": probe.num_features, "reduction": 0}]
+    stages = getattr(model, "feature_info", None) or []
+    extra = {"layout": "NHWC"} if probe.layout == CHANNELS_LAST else {}
+    info = [
+        {"module": f"{MODEL_ATTR}.{s['module']}" if s.get("module") else MODEL_ATTR, "num_chs": int(s["num_chs"]),
+         "reduction": int(s["reduction"]), **extra}
+        for s in stages if isinstance(s, dict) and "num_chs" in s and "reduction" in s
+    ]
+    return info or None

@@ -1,0 +1,92 @@
+"""Files of Hugging Face Hub repos through the client's cache: cached first, downloaded only when online.
+
+The cache is `GRAFTZOO_HF_CACHE` when set, else huggingface_hub's own (`HF_HUB_CACHE` / `HF_HOME`).
+`HF_HUB_OFFLINE=1` (read at each call, not only when huggingface_hub was imported) never touches the
+network: a file missing from the cache is a WeightsError naming the repo, the file and the folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+from graftzoo.errors import WeightsError
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_verified: dict[tuple[str, int, int], bool] = {}
+
+
+def cache_dir() -> Path | None:
+    """The cache folder graftzoo passes to huggingface_hub (None: the client's default)."""
+    folder = os.environ.get("GRAFTZOO_HF_CACHE")
+    return Path(folder).expanduser() if folder else None
+
+
+def cache_folder() -> Path:
+    """The cache folder in effect, for messages."""
+    from huggingface_hub import constants
+
+    return cache_dir() or Path(constants.HF_HUB_CACHE)
+
+
+def offline() -> bool:
+    """True when `HF_HUB_OFFLINE` is set now (or was when huggingface_hub was imported)."""
+    from huggingface_hub import constants
+
+    return constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE")
+
+
+def hub_file(repo_id: str, filenames: list[str], revision: str | None = None) -> Path:
+    """The first of `filenames` that repo `repo_id` has, from the cache or (online) downloaded."""
+    from huggingface_hub import try_to_load_from_cache
+
+    for filename in filenames:
+        found = try_to_load_from_cache(repo_id, filename, cache_dir=cache_dir(), revision=revision)
+        if isinstance(found, str):
+            return verify_blob(Path(found))
+    if offline():
+        raise WeightsError(
+            f"{' or '.join(filenames)} of Hugging Face repo {repo_id!r} is not in the cache {cache_folder()} and "
+            "HF_HUB_OFFLINE is set: run online once (or `hf download " + repo_id + "` elsewhere and copy the cache), "
+            "or set GRAFTZOO_HF_CACHE to a cache folder that holds it"
+        )
+    return _download(repo_id, filenames, revision)
+
+
+def _download(repo_id: str, filenames: list[str], revision: str | None) -> Path:
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
+
+    problems = []
+    for filename in filenames:
+        try:
+            return verify_blob(Path(hf_hub_download(repo_id, filename, cache_dir=cache_dir(), revision=revision)))
+        except EntryNotFoundError:
+            problems.append(f"{filename}: not in the repo")
+        except Exception as exc:  # network, auth, missing repo: all end the same way for the user
+            problems.append(f"{filename}: {type(exc).__name__}: {exc}")
+            break
+    raise WeightsError(
+        f"cannot fetch weights from Hugging Face repo {repo_id!r} into {cache_folder()} ({'; '.join(problems)}). "
+        "Check the network (or set HF_HUB_OFFLINE=1 to use only the cache) and the repo name"
+    )
+
+
+def verify_blob(path: Path) -> Path:
+    """Check a cached file against the sha256 its blob is named by (LFS files); once per process."""
+    blob = path.resolve()
+    if not _SHA256.match(blob.name):
+        return path  # small files are stored under their git sha1: nothing to check against
+    stat = blob.stat()
+    key = (str(blob), stat.st_size, stat.st_mtime_ns)
+    if key not in _verified:
+        digest = hashlib.sha256()
+        with blob.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        _verified[key] = digest.hexdigest() == blob.name
+    if not _verified[key]:
+        raise WeightsError(f"cached file {path} does not match its sha256 {blob.name}: delete {blob} and fetch it again")
+    return path

@@ -1,0 +1,81 @@
+"""The `timm:` weight source: `timm:<model>.<tag>` (or `timm:<model>` for the default tag).
+
+Where the weights live comes from timm's pretrained config: a Hugging Face repo (`hf_hub_id`,
+`model.safetensors` or `pytorch_model.bin`), else a URL (torch's hub checkpoint folder), else a file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from graftzoo.errors import WeightsError
+from graftzoo.spec import ArchSpec
+from graftzoo.weights import WeightSource, split_ref
+from graftzoo_timm.hub_cache import hub_file, offline
+
+HUB_FILES = ["model.safetensors", "pytorch_model.bin"]
+
+
+class TimmWeights(WeightSource):
+    """timm's pretrained weights, found in the Hugging Face cache (downloaded only when online)."""
+
+    scheme = "timm"
+
+    def resolve(self, ref: str, arch: ArchSpec | None = None) -> Path:
+        cfg = pretrained_cfg(ref)
+        if cfg.hf_hub_id:
+            files = [cfg.hf_hub_filename] if cfg.hf_hub_filename else HUB_FILES
+            return hub_file(cfg.hf_hub_id, files)
+        if cfg.url:
+            return url_file(cfg.url)
+        if cfg.file:
+            return Path(cfg.file)
+        raise WeightsError(f"timm knows no location for the weights {ref!r}; pick another tag (`timm.list_pretrained('{cfg.architecture}*')`)")
+
+
+def pretrained_cfg(ref: str) -> Any:
+    """timm's pretrained config for `timm:<model>.<tag>`, or a WeightsError listing the known tags."""
+    import timm
+    from timm.models import get_arch_pretrained_cfgs, get_pretrained_cfg
+
+    scheme, name = split_ref(ref)
+    if scheme != "timm":
+        raise WeightsError(f"{ref!r} is not a timm: weights reference")
+    try:
+        cfg = get_pretrained_cfg(name, allow_unregistered=False)
+    except RuntimeError:
+        cfg = None
+    if cfg is None:
+        known = sorted(get_arch_pretrained_cfgs(name))
+        if known:
+            raise WeightsError(f"timm has no pretrained tag {name!r}; {name.split('.')[0]} has: {', '.join('timm:' + k for k in known)}")
+        close = timm.list_models(f"{name.split('.')[0][:6]}*")[:8]
+        raise WeightsError(f"timm has no model {name.split('.')[0]!r} (from {ref!r}); similar models: {close}")
+    return cfg
+
+
+def model_kwargs(ref: str | None) -> dict[str, Any]:
+    """`timm.create_model` kwargs the weights `ref` need (their number of classes, for `timm:` refs)."""
+    if ref is None or not ref.startswith("timm:"):
+        return {}
+    return {"num_classes": pretrained_cfg(ref).num_classes}
+
+
+def url_file(url: str) -> Path:
+    """A URL-only checkpoint: torch's hub checkpoint folder, downloaded there when online."""
+    import torch
+
+    target = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(url).path)
+    if target.is_file():
+        return target
+    if offline():
+        raise WeightsError(f"{target} is missing and HF_HUB_OFFLINE is set: download {url} to that path")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        torch.hub.download_url_to_file(url, str(target), progress=True)
+    except Exception as exc:
+        raise WeightsError(f"cannot download {url} to {target} ({type(exc).__name__}: {exc}); put the file there by hand") from exc
+    return target

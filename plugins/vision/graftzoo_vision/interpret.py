@@ -1,0 +1,201 @@
+"""`ClassificationInterpretation`: confusion matrix, most confused classes and top losses (fastai-style)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.utils.data import RandomSampler
+
+from graftzoo.errors import ConfigError, GraftzooError
+from graftzoo_vision.data.show import default_figure_path, save_batch_grid
+
+__all__ = ["ClassificationInterpretation"]
+
+
+def _item_losses(loss_func: Any, probs: Tensor, targets: Tensor) -> Tensor:
+    """Per-item losses from probabilities: log-probabilities stand in for the logits (softmax-invariant).
+
+    Uses a `reduction='none'` copy of `loss_func`, or cross-entropy when it has no `reduction`.
+    """
+    logits = probs.float().clamp_min(torch.finfo(torch.float32).tiny).log()
+    if loss_func is not None and hasattr(loss_func, "reduction"):
+        f = copy.copy(loss_func)
+        f.reduction = "none"
+        losses = f(logits, targets)
+    else:
+        losses = F.cross_entropy(logits, targets.long(), reduction="none")
+    return losses.reshape(len(targets), -1).mean(dim=1) if losses.dim() > 1 else losses
+
+
+def _gather(learn: Any, dl: Any) -> tuple[Tensor, Tensor, Tensor]:
+    """(probabilities, targets, per-item losses) from `learn.get_preds`, losses computed here when needed."""
+    try:
+        out = learn.get_preds(dl=dl, with_loss=True)
+    except (ConfigError, TypeError):  # the loss has no `reduction`, or get_preds takes no with_loss
+        out = learn.get_preds(dl=dl)
+    probs, targets = out[0], out[1]
+    losses = out[2] if len(out) > 2 and isinstance(out[2], Tensor) else None
+    if losses is None:
+        losses = _item_losses(getattr(learn, "loss_func", None), probs, targets)
+    return probs.float().cpu(), targets.cpu(), losses.detach().float().cpu()
+
+
+def _decode(learn: Any, probs: Tensor) -> Tensor:
+    """Decoded predictions: the learner's or the task's `decode`, else argmax."""
+    for owner in (learn, getattr(getattr(learn, "model", None), "task", None)):
+        decode = getattr(owner, "decode", None)
+        if callable(decode):
+            decoded = decode(probs)
+            if isinstance(decoded, Tensor) and decoded.shape == probs.shape[:1]:
+                return decoded.long()
+    return probs.argmax(dim=1)
+
+
+class ClassificationInterpretation:
+    """Predictions of a single-label classifier over a DataLoader, ready to inspect.
+
+    Holds `probs` (N, n_classes), `targets` (N,), `decoded` (N,) predicted indices, per-item `losses` (N,)
+    and `vocab`; `dl` (not shuffled, in the order of the predictions) and `dls` serve `plot_top_losses`.
+    """
+
+    def __init__(
+        self,
+        probs: Tensor,
+        targets: Tensor,
+        losses: Tensor,
+        vocab: Sequence[str] | None = None,
+        decoded: Tensor | None = None,
+        dl: Any = None,
+        dls: Any = None,
+    ) -> None:
+        if probs.dim() != 2 or targets.dim() != 1 or len(probs) != len(targets) or len(losses) != len(targets):
+            raise ConfigError(
+                "ClassificationInterpretation needs probs (N, n_classes), single-label targets (N,) and losses (N,); "
+                f"got {tuple(probs.shape)}, {tuple(targets.shape)}, {tuple(losses.shape)}."
+            )
+        self.probs, self.targets, self.losses = probs, targets.long(), losses
+        self.decoded = probs.argmax(dim=1) if decoded is None else decoded.long()
+        n = probs.shape[1]
+        self.vocab = list(vocab) if vocab is not None else [str(i) for i in range(n)]
+        if len(self.vocab) != n:
+            raise ConfigError(f"the vocab has {len(self.vocab)} classes but the predictions have {n}.")
+        self.dl, self.dls = dl, dls
+
+    @classmethod
+    def from_learner(cls, learn: Any, dl: Any = None) -> ClassificationInterpretation:
+        """Run `learn.get_preds` over `dl` (default: the validation loader) and keep everything."""
+        dls = getattr(learn, "dls", None)
+        dl = dl if dl is not None else getattr(dls, "valid", None)
+        probs, targets, losses = _gather(learn, dl)
+        return cls(probs, targets, losses, getattr(dls, "vocab", None), _decode(learn, probs), dl=dl, dls=dls)
+
+    # ---- confusion -----------------------------------------------------------------------------
+    def confusion_matrix(self) -> Tensor:
+        """(n_classes, n_classes) counts: rows are actual classes, columns predicted (as sklearn's)."""
+        n = len(self.vocab)
+        flat = self.targets * n + self.decoded
+        return torch.bincount(flat, minlength=n * n).reshape(n, n)
+
+    def most_confused(self, min_val: int = 1) -> list[tuple[str, str, int]]:
+        """(actual, predicted, count) for off-diagonal cells with count >= `min_val`, most frequent first."""
+        cm = self.confusion_matrix()
+        cells = [
+            (self.vocab[a], self.vocab[p], int(cm[a, p]))
+            for a in range(len(self.vocab))
+            for p in range(len(self.vocab))
+            if a != p and int(cm[a, p]) >= min_val
+        ]
+        return sorted(cells, key=lambda cell: -cell[2])  # stable: ties stay in (actual, predicted) order
+
+    def plot_confusion_matrix(self, path: str | Path | None = None, normalize: bool = False,
+                              title: str = "Confusion matrix", cmap: str = "Blues") -> Path:
+        """Save the confusion matrix (counts, or row fractions with `normalize`) annotated, as a PNG."""
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        cm = self.confusion_matrix().float()
+        if normalize:
+            cm = cm / cm.sum(dim=1, keepdim=True).clamp_min(1)
+        n = len(self.vocab)
+        side = max(4.0, 0.5 * n + 2.0)
+        fig = Figure(figsize=(side, side), dpi=100)
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot(1, 1, 1)
+        ax.imshow(cm.numpy(), interpolation="nearest", cmap=cmap)
+        ax.set_title(title)
+        ax.set_xticks(range(n), self.vocab, rotation=90)
+        ax.set_yticks(range(n), self.vocab)
+        ax.set_xlabel("Predicted")
+        ax.set_ylabel("Actual")
+        thresh = float(cm.max()) / 2
+        for a in range(n):
+            for p in range(n):
+                value = float(cm[a, p])
+                ax.text(p, a, f"{value:.2f}" if normalize else str(int(value)), ha="center", va="center",
+                        color="white" if value > thresh else "black", fontsize=max(6, 12 - n // 4))
+        ax.grid(False)
+        fig.tight_layout()
+        out = Path(path) if path is not None else default_figure_path("confusion_matrix.png")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out, format="png")
+        return out
+
+    # ---- losses --------------------------------------------------------------------------------
+    def top_losses(self, k: int | None = None, largest: bool = True) -> tuple[Tensor, Tensor]:
+        """The `k` largest (or smallest) per-item losses and their indices (all items when `k` is None)."""
+        losses, idx = self.losses.sort(descending=largest, stable=True)
+        k = len(idx) if k is None else min(k, len(idx))
+        return losses[:k], idx[:k]
+
+    def plot_top_losses(self, k: int = 9, path: str | Path | None = None, largest: bool = True) -> Path:
+        """Save the `k` worst-predicted images as a PNG grid titled "predicted/actual / loss / probability".
+
+        The probability is that of the predicted class. Images are un-normalized with the dls stats when
+        known, else min-max scaled.
+        """
+        losses, idx = self.top_losses(k, largest)
+        images = self._images(idx.tolist())
+        titles = [
+            f"{self.vocab[int(self.decoded[i])]}/{self.vocab[int(self.targets[i])]}\n"
+            f"{float(loss):.2f} / {float(self.probs[i, self.decoded[i]]):.2f}"
+            for loss, i in zip(losses, idx)
+        ]
+        return save_batch_grid(images, titles, path if path is not None else default_figure_path("top_losses.png"))
+
+    def _images(self, indices: list[int]) -> Tensor:
+        """Model inputs of items `indices` of `dl`, as (N, C, H, W) images in [0, 1] for display."""
+        dataset = getattr(self.dl, "dataset", None)
+        if dataset is None:
+            raise GraftzooError("plot_top_losses needs the DataLoader the predictions came from (dl=...).")
+        if isinstance(getattr(self.dl, "sampler", None), RandomSampler):
+            raise ConfigError("plot_top_losses needs a DataLoader that does not shuffle (its order is the predictions').")
+        collate = getattr(self.dl, "collate_fn", None) or torch.utils.data.default_collate
+        batch = collate([dataset[i] for i in indices])
+        tfm = getattr(self.dls, "batch_transform", None)
+        if tfm is not None:
+            batch = tfm(batch, False)
+        x = batch[0].detach().cpu()
+        if not x.is_floating_point():  # raw uint8 images
+            return x.float() / 255.0
+        denorm = getattr(self.dls, "denormalize", None)
+        if callable(denorm):
+            return denorm(x).clamp(0, 1)
+        stats = getattr(self.dls, "stats", None)
+        if stats is not None:
+            mean, std = (torch.tensor(s, dtype=x.dtype).view(-1, 1, 1) for s in stats)
+            return (x * std + mean).clamp(0, 1)
+        return torch.stack([_min_max(img) for img in x.float()])
+
+    def __repr__(self) -> str:
+        return f"ClassificationInterpretation(n={len(self.targets)}, classes={len(self.vocab)})"
+
+
+def _min_max(img: Tensor) -> Tensor:
+    lo, hi = img.min(), img.max()
+    return (img - lo) / (hi - lo) if hi > lo else torch.zeros_like(img)

@@ -1,0 +1,59 @@
+"""`vision_learner`: a pretrained body with a classify head, normalized and frozen, in a Learner."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from graftzoo.grafting import graft
+from graftzoo.learner import Learner
+
+
+def vision_learner(
+    dls: Any,
+    arch: str,
+    *,
+    weights: str | None = "default",
+    n_out: int | None = None,
+    normalize: bool = True,
+    n_in: int = 3,
+    cut: int | str | None = None,
+    lin_ftrs: Sequence[int] | None = None,
+    ps: float | Sequence[float] = 0.5,
+    concat_pool: bool = True,
+    first_bn: bool = True,
+    bn_final: bool = False,
+    lin_first: bool = False,
+    y_range: Sequence[float] | None = None,
+    metrics: Any = None,
+    **learner_kwargs: Any,
+) -> Learner:
+    """fastai's `vision_learner`, except that `cut` is honoured (fastai issue 4027).
+
+    `weights="default"` takes the arch's default pretrained weights (None: random); a pretrained
+    body starts frozen. With `normalize`, the data is normalized with the body's stats (skipped,
+    as in fastai, when `n_in` differs from the stats' channel count).
+    """
+    if n_out is None:
+        n_out = getattr(dls, "c", None)
+    if not n_out:
+        from graftzoo.errors import ConfigError
+
+        raise ConfigError("n_out is not given and the data loaders have no `c` (number of classes): pass n_out=")
+    head_kwargs = {
+        "lin_ftrs": list(lin_ftrs) if lin_ftrs is not None else None,
+        "ps": list(ps) if isinstance(ps, (list, tuple)) else ps,
+        "concat_pool": concat_pool,
+        "first_bn": first_bn,
+        "bn_final": bn_final,
+        "lin_first": lin_first,
+        "y_range": list(y_range) if y_range is not None else None,
+    }
+    model = graft(arch, "classify", n_out=n_out, weights=weights, n_in=n_in, cut=cut, **head_kwargs)
+    model.vocab = list(getattr(dls, "vocab", None) or []) or None
+    stats = model.body.stats
+    if normalize and stats is not None and len(stats[0]) == n_in and hasattr(dls, "normalize"):
+        dls.normalize(*stats)
+    learn = Learner(dls, model, metrics=metrics, **learner_kwargs)
+    if model.body.weights is not None:
+        learn.freeze()
+    return learn
