@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 
@@ -28,12 +30,13 @@ def adapt_first_conv(net: nn.Module, n_in: int, pretrained: bool) -> None:
     parent, attr, old = first_conv(net)
     if old.in_channels == n_in:
         return
-    new = nn.Conv2d(
-        n_in, old.out_channels, old.kernel_size, stride=old.stride, padding=old.padding,
-        dilation=old.dilation, groups=old.groups, bias=old.bias is not None, padding_mode=old.padding_mode,
-    ).to(device=old.weight.device, dtype=old.weight.dtype)
     if old.groups != 1:
         raise ConfigError("cannot change n_in of a grouped first convolution")
+    # a copy keeps the conv's class and extras (timm's TF "same" padding, weight standardisation)
+    new = copy.deepcopy(old)
+    new.in_channels = n_in
+    new.weight = nn.Parameter(old.weight.new_empty(old.out_channels, n_in, *old.kernel_size))
+    new.reset_parameters()
     if pretrained:
         with torch.no_grad():
             weight = old.weight

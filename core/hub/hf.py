@@ -10,6 +10,7 @@ import os
 import re
 from pathlib import Path
 
+from graftzoo.hub.errors import HubError
 from graftzoo.hub.folder import folder_files
 from graftzoo.hub.hf_errors import hf_errors
 from graftzoo.hub.refs import validate_repo_id, validate_revision
@@ -48,6 +49,12 @@ class HfHub:
         validate_repo_id(repo_id)
         validate_revision(revision)
         files = folder_files(folder)
+        unreadable = [rel for rel, path in files if not path.is_file()]
+        if unreadable:
+            raise HubError(
+                f"Cannot push {str(folder)!r} to hf://{repo_id}: {', '.join(unreadable)} cannot be read (a broken "
+                "link?). Nothing was committed; fix the folder and push again."
+            )
         message = commit_message or f"Push {Path(folder).resolve().name} with graftzoo"
         api = HfApi(token=token or self.token)
         with hf_errors("push to", repo_id, revision):

@@ -56,6 +56,8 @@ def translate(exc: BaseException, action: str, repo_id: str, revision: str | Non
         return _http(exc, action, where, endpoint)
     if _is_transport_error(exc):
         return _offline(action, where, endpoint, False, constants.HF_HUB_CACHE)
+    if isinstance(exc, OSError):  # a local file that cannot be read: nothing was sent
+        return HubError(f"Cannot {action} {where}: {exc}. Nothing was committed; fix the folder and try again.")
     return None
 
 

@@ -142,7 +142,8 @@ class TrainLoop:
     def loss_value(self) -> float:
         """The current loss as a Python float (one device sync per batch, cached)."""
         if self._loss_value is None:
-            self._loss_value = float(self._loss.detach().float().mean())  # type: ignore[union-attr]
+            t = self._loss.detach()  # type: ignore[union-attr]
+            self._loss_value = t.item() if t.numel() == 1 else t.float().mean().item()
         return self._loss_value
 
     # -- one batch -------------------------------------------------------------------

@@ -72,8 +72,12 @@ def front(work: Path, ns: str) -> dict[str, Any]:
 
 def errors(work: Path, ns: str) -> dict[str, Any]:
     hub = HfHub()
-    hub.push(write_artifact(work / "a"), f"{ns}/head")
+    head = hub.push(write_artifact(work / "a"), f"{ns}/head").sha
+    broken = write_artifact(work / "b", version=2)
+    (broken / "c-unreadable.bin").symlink_to(broken / "does-not-exist")
     return {
+        "interrupted": _error(lambda: hub.push(broken, f"{ns}/head")),
+        "head_unchanged": hub.list_revisions(f"{ns}/head")[0].sha == head,
         "missing_repo": _error(lambda: hub.pull(f"{ns}/nothing-here")),
         "missing_branch": _error(lambda: hub.pull(f"{ns}/head", "no-such-branch")),
         "missing_sha": _error(lambda: hub.pull(f"{ns}/head", "0" * 40)),

@@ -1,6 +1,7 @@
 """Push and pull through the real `huggingface_hub` client against the loopback Hub.
 
-Each `run_hf` call is a fresh process pointed at the server (see conftest.py for why).
+Every scenario runs in a fresh process pointed at the server (see conftest.py for why); the
+session-scoped results (round trip, errors, offline) are shared by the tests that read them.
 """
 
 from __future__ import annotations
@@ -52,8 +53,14 @@ def test_front_dispatches_hf_refs(run_hf: RunHf) -> None:
     assert {"head.safetensors", "graftzoo.json", "README.md"} <= set(out["tree"])
 
 
-def test_missing_repo_and_revision_are_clear_errors(run_hf: RunHf) -> None:
-    out = run_hf("errors")
+@pytest.fixture(scope="module")
+def hf_errors(hf_session: RunHf) -> dict[str, Any]:
+    """The `errors` scenario: missing repo / revision, and a push of a folder with a broken link."""
+    return hf_session("errors")
+
+
+def test_missing_repo_and_revision_are_clear_errors(hf_errors: dict[str, Any]) -> None:
+    out = hf_errors
     assert out["missing_repo"]["type"] == "RepoNotFoundError"
     assert "GraftzooError" in out["missing_repo"]["mro"]
     assert "Check the repo id" in out["missing_repo"]["message"]
@@ -62,6 +69,12 @@ def test_missing_repo_and_revision_are_clear_errors(run_hf: RunHf) -> None:
         assert out[case]["type"] == "RevisionNotFoundError"
         assert "branch, tag or commit sha" in out[case]["message"]
     assert out["missing_branch"]["seconds"] < 5 and out["missing_sha"]["seconds"] < 5
+
+
+def test_push_of_an_unreadable_folder_commits_nothing(hf_errors: dict[str, Any]) -> None:
+    out = hf_errors
+    assert out["interrupted"]["type"] == "HubError" and "Nothing was committed" in out["interrupted"]["message"]
+    assert out["head_unchanged"] is True
 
 
 @pytest.fixture(scope="module")

@@ -76,6 +76,11 @@ def vit_body(model: nn.Module) -> nn.Module:
     return model
 
 
+def maxvit_body(model: nn.Module) -> nn.Sequential:
+    """MaxViT `stem` and `blocks` (a ModuleList, made a Sequential under the same name) without `classifier`."""
+    return nn.Sequential(OrderedDict(stem=model.get_submodule("stem"), blocks=nn.Sequential(*model.get_submodule("blocks"))))
+
+
 class SwinBody(nn.Module):
     """Swin `features` and final `norm`, returned channels-first (B, C, H, W) like a CNN's feature map."""
 

@@ -61,7 +61,7 @@ FAMILIES: list[tuple[str, str, dict[str, Any]]] = [
     }),
     ("swin_v2", r"swin_v2_.*", {"cut": CUTS + "swin_body", "split": SPLITS + "swin_split", "tags": ["transformer"]}),
     ("swin", r"swin_.*", {"cut": CUTS + "swin_body", "split": SPLITS + "swin_split", "tags": ["transformer"]}),
-    ("maxvit", r"maxvit_.*", {"cut": -1, "split": SPLITS + "maxvit_split", "tags": ["hybrid"], "probe_size": 224}),
+    ("maxvit", r"maxvit_.*", {"cut": CUTS + "maxvit_body", "split": SPLITS + "maxvit_split", "tags": ["hybrid"], "probe_size": 224}),
     ("vit", r"vit_.*", {"cut": CUTS + "vit_body", "split": SPLITS + "vit_split", "tags": ["transformer"], "pooled": True}),
 ]
 KEY_ORDER = (

@@ -20,7 +20,6 @@ from torch import Tensor, nn
 
 from graftzoo.errors import ConfigError
 from graftzoo_vision.classify import ClassifyHead
-from graftzoo_vision.data.show import default_figure_path
 from graftzoo_vision.layers import AdaptiveConcatPool2d
 
 __all__ = ["Hook", "HookBwd", "class_activation_map", "grad_cam", "linear_cam_weights", "plot_cam"]
@@ -32,7 +31,9 @@ class Hook:
     A context manager: `with Hook(model.body) as h: model(x)` removes the hook on exit.
     """
 
-    def __init__(self, module: nn.Module, fn: Callable[[nn.Module, Any, Any], Any] | None = None, detach: bool = True) -> None:
+    def __init__(
+        self, module: nn.Module, fn: Callable[[nn.Module, Any, Any], Any] | None = None, detach: bool = True
+    ) -> None:
         self.stored: Any = None
         self.fn, self.detach = fn, detach
         self.handle = module.register_forward_hook(self._hook)
@@ -188,6 +189,7 @@ def _bn_affine(bn: nn.Module) -> tuple[Tensor, Tensor] | None:
     return a, c
 
 
+@torch.no_grad()
 def linear_cam_weights(model: nn.Module) -> tuple[Tensor, Tensor] | None:
     """Per-class channel weights (n_out, C) and biases (n_out) for CAM, or None when CAM does not apply.
 
@@ -232,11 +234,12 @@ def linear_cam_weights(model: nn.Module) -> tuple[Tensor, Tensor] | None:
     if isinstance(pool, AdaptiveConcatPool2d):
         half = weight.shape[1] // 2
         weight = weight[:, :half] + weight[:, half:]
-    bias = bias if isinstance(bias, Tensor) else torch.full((weight.shape[0],), float(bias))
-    return weight.detach().clone(), bias.detach().clone()
+    return weight.detach().clone(), torch.as_tensor(bias).detach().clone()
 
 
-def class_activation_map(learn_or_model: Any, x: Any, target: int | str | None = None, normalize: bool = True) -> Tensor:
+def class_activation_map(
+    learn_or_model: Any, x: Any, target: int | str | None = None, normalize: bool = True
+) -> Tensor:
     """CAM (h, w) of class `target` (default: the predicted class) at the body's final resolution.
 
     The body's feature map (C, h, w), caught by a forward hook, weighted by the final linear layer's
@@ -252,7 +255,7 @@ def class_activation_map(learn_or_model: Any, x: Any, target: int | str | None =
         out = model(inp)
     feats = _feature_map(hook.stored, "the body")[0]
     cls = _target_index(_class_scores(out), target, _vocab(learn_or_model))
-    cam = torch.einsum("k,khw->hw", weights[0][cls].to(feats), feats.float())
+    cam = torch.einsum("k,khw->hw", weights[0][cls].float().to(feats.device), feats.float())
     return (_normalize(cam) if normalize else cam).cpu()
 
 
@@ -299,7 +302,9 @@ def _display_image(image: Tensor) -> Tensor:
     return img.permute(1, 2, 0)
 
 
-def plot_cam(image: Tensor, heatmap: Tensor, path: str | Path | None = None, alpha: float = 0.6, scale: int | None = None) -> Path:
+def plot_cam(
+    image: Tensor, heatmap: Tensor, path: str | Path | None = None, alpha: float = 0.6, scale: int | None = None
+) -> Path:
     """Save `image` (C, H, W) with `heatmap` (h, w) upsampled bilinearly over it ('magma') as a PNG.
 
     Show images in [0, 1] (e.g. `dls.denormalize(x)`); other float ranges are min-max scaled. The PNG is
@@ -307,6 +312,8 @@ def plot_cam(image: Tensor, heatmap: Tensor, path: str | Path | None = None, alp
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+
+    from graftzoo_vision.data.show import default_figure_path
 
     img = _display_image(image)
     h, w = img.shape[:2]

@@ -13,7 +13,6 @@ from torch import Tensor
 from torch.utils.data import RandomSampler
 
 from graftzoo.errors import ConfigError, GraftzooError
-from graftzoo_vision.data.show import default_figure_path, save_batch_grid
 
 __all__ = ["ClassificationInterpretation"]
 
@@ -119,6 +118,8 @@ class ClassificationInterpretation:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
+        from graftzoo_vision.data.show import default_figure_path
+
         cm = self.confusion_matrix().float()
         if normalize:
             cm = cm / cm.sum(dim=1, keepdim=True).clamp_min(1)
@@ -159,6 +160,8 @@ class ClassificationInterpretation:
         The probability is that of the predicted class. Images are un-normalized with the dls stats when
         known, else min-max scaled.
         """
+        from graftzoo_vision.data.show import default_figure_path, save_batch_grid
+
         losses, idx = self.top_losses(k, largest)
         images = self._images(idx.tolist())
         titles = [
@@ -174,7 +177,9 @@ class ClassificationInterpretation:
         if dataset is None:
             raise GraftzooError("plot_top_losses needs the DataLoader the predictions came from (dl=...).")
         if isinstance(getattr(self.dl, "sampler", None), RandomSampler):
-            raise ConfigError("plot_top_losses needs a DataLoader that does not shuffle (its order is the predictions').")
+            raise ConfigError(
+                "plot_top_losses needs a DataLoader that does not shuffle (its order is the predictions')."
+            )
         collate = getattr(self.dl, "collate_fn", None) or torch.utils.data.default_collate
         batch = collate([dataset[i] for i in indices])
         tfm = getattr(self.dls, "batch_transform", None)

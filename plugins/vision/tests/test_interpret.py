@@ -40,7 +40,9 @@ def _crafted() -> tuple[torch.Tensor, torch.Tensor]:
 class FakeLearner:
     """Learner-like: get_preds gives the crafted (probs, targets), optionally losses too."""
 
-    def __init__(self, loss_func: Any = None, losses: torch.Tensor | None = None, dl: Any = None, dls_extra: Any = None) -> None:
+    def __init__(
+        self, loss_func: Any = None, losses: torch.Tensor | None = None, dl: Any = None, dls_extra: Any = None
+    ) -> None:
         self.probs, self.targets = _crafted()
         self.loss_func = loss_func if loss_func is not None else nn.CrossEntropyLoss()
         self.losses = losses

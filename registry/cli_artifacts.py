@@ -1,0 +1,128 @@
+"""The `graftzoo push`, `pull`, `predict` subcommands, and `info` for a saved head.
+
+`add_artifact_commands(subparsers)` adds the subcommands; `ARTIFACT_COMMANDS` maps their names to
+the functions that run them. torch is imported inside `predict` only, so `graftzoo list` stays light.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Sequence
+
+from graftzoo.errors import GraftzooError
+
+BATCH = 32  # images per forward pass in `predict`
+
+
+def add_artifact_commands(sub: Any) -> None:
+    """Add `push`, `pull` and `predict` to the `graftzoo` subparsers."""
+    p = sub.add_parser("push", help="push a saved head folder to the local hub or the Hugging Face Hub")
+    p.add_argument("folder", help="a folder written by save_head")
+    p.add_argument("repo", help="'ns/name' (or hf://ns/name, local://ns/name)")
+    p.add_argument("--hub", choices=["local", "hf"], default=None, help="where to push (default: local)")
+    p.add_argument("--message", default=None, help="commit message")
+    p.add_argument("--private", action="store_true", help="create the Hub repo private (hf only)")
+
+    p = sub.add_parser("pull", help="fetch a saved head and print its folder")
+    p.add_argument("ref", help="'ns/name[@rev]', 'local://…' or 'hf://ns/name[@rev]'")
+    p.add_argument("--to", default=None, help="copy it into this folder")
+
+    p = sub.add_parser("predict", help="classify image files with a saved head")
+    p.add_argument("ref", help="a saved head: folder, 'ns/name[@rev]' or 'hf://ns/name[@rev]'")
+    p.add_argument("files", nargs="+", help="image files")
+    p.add_argument("--top-k", type=int, default=1, help="how many labels to show per file")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    from graftzoo.artifacts.push import push_head
+
+    revision = push_head(args.folder, args.repo, hub=args.hub, private=args.private, commit_message=args.message)
+    print(f"pushed {args.folder} as {revision.ref}")
+    print(f"load it with: graftzoo.load_head({revision.ref!r})")
+    return 0
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    from graftzoo.artifacts.push import pull_head
+
+    print(pull_head(args.ref, to=args.to))
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from graftzoo.artifacts.load import load_head
+    from graftzoo.artifacts.predict import top_k
+
+    if args.top_k < 1:
+        raise GraftzooError(f"--top-k must be at least 1, got {args.top_k}")
+    import torch
+
+    model = load_head(args.ref)
+    files = list(args.files)
+    probs = torch.cat([model.predict(files[i:i + BATCH])[1] for i in range(0, len(files), BATCH)])
+    rows = [{"file": f, "top_k": [{"label": label, "prob": p} for label, p in top_k(row, model.vocab, args.top_k)]}
+            for f, row in zip(args.files, probs)]
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    for row in rows:
+        guesses = ", ".join(f"{g['label']} ({g['prob']:.3f})" for g in row["top_k"])
+        print(f"{row['file']}: {guesses}")
+    return 0
+
+
+def cmd_info_artifact(args: argparse.Namespace) -> int:
+    """`graftzoo info REF` for a saved head (`args.name`, `args.json`)."""
+    from graftzoo.artifacts.describe import describe_artifact
+
+    info = describe_artifact(args.name)
+    if args.json:
+        print(json.dumps(info, indent=1))
+        return 0
+    width = max(len(k) for k in info)
+    for key, value in info.items():
+        print(f"{key:<{width}}  {_text(value)}")
+    return 0
+
+
+def is_artifact_ref(name: str) -> bool:
+    """Whether `graftzoo info NAME` should describe a saved head rather than a registered name.
+
+    True for `hf://…`, `local://…`, `ns/name@rev` and folders holding a `graftzoo.json`. A bare
+    `ns/name` is a registry name first; `info` falls back to the local hub when no plugin has it.
+    """
+    from pathlib import Path
+
+    if name.startswith(("hf://", "local://")) or "@" in name:
+        return True
+    return (Path(name).expanduser() / "graftzoo.json").is_file()
+
+
+ARTIFACT_COMMANDS = {"push": cmd_push, "pull": cmd_pull, "predict": cmd_predict}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Stand-alone entry point (`push`, `pull`, `predict`, `info`) until registry/cli.py dispatches these."""
+    parser = argparse.ArgumentParser(prog="graftzoo")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_artifact_commands(sub)
+    p = sub.add_parser("info", help="describe a saved head")
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        return {**ARTIFACT_COMMANDS, "info": cmd_info_artifact}[args.command](args)
+    except GraftzooError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_text(v)}" for k, v in value.items()) if value else "-"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_text(v) for v in value) if value else "-"
+    return "-" if value is None or value == "" else str(value)
