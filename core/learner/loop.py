@@ -32,6 +32,10 @@ from graftzoo.learner.mixed_precision import Precision
 __all__ = ["TrainLoop", "to_device"]
 
 Handlers = dict[str, list[Callable[[], Any]]]
+_NAMES = {
+    n: (f"before_{n}", f"after_cancel_{n}", f"after_{n}")
+    for n in ("fit", "epoch", "train", "validate", "batch", "backward", "step")
+}
 
 
 def to_device(obj: Any, device: torch.device) -> Any:
@@ -117,15 +121,15 @@ class TrainLoop:
             f()
 
     def _with_events(self, f: Callable[[], None], name: str, exc: type[BaseException]) -> None:
-        ev = self._ev
+        before, cancel, after = _NAMES[name]
         try:
-            for h in ev[f"before_{name}"]:
+            for h in self._ev[before]:
                 h()
             f()
         except exc:
-            for h in self._ev[f"after_cancel_{name}"]:
+            for h in self._ev[cancel]:
                 h()
-        for h in self._ev[f"after_{name}"]:
+        for h in self._ev[after]:
             h()
 
     # -- loss ------------------------------------------------------------------------

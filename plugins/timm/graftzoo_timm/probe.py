@@ -1,8 +1,8 @@
 """Finding what a timm model's features look like, and which of its modules a body never calls.
 
 The probe runs the model on the meta device (shapes only, no arithmetic) through
-`torch.func.functional_call` with meta copies of its tensors, so it costs milliseconds even for
-large models and leaves the real weights untouched. Models whose forward cannot run on meta are
+`torch.func.functional_call` with meta copies of its tensors, so it is cheap even for large
+models and leaves the real weights untouched. Models whose forward cannot run on meta are
 probed with a real forward on a small zero input instead.
 """
 
@@ -15,7 +15,6 @@ import torch
 from torch import nn
 
 from graftzoo.errors import ConfigError
-from graftzoo_timm.features import TimmFeatureMap, TimmPooled
 
 MAP = "map"
 CHANNELS_LAST = "channels_last"
@@ -36,27 +35,46 @@ class FeatureProbe:
     unused: tuple[str, ...]
 
 
+class _ProbeNet(nn.Module):
+    """forward_features, then the pre-logits head unless the features are a spatial map.
+
+    Also returns how many module calls (recorded in `calls` by hooks) the features took.
+    """
+
+    def __init__(self, model: nn.Module, calls: list[int]) -> None:
+        super().__init__()
+        self.model = model
+        self.calls = calls
+
+    def forward(self, x: torch.Tensor) -> tuple[Any, Any, int]:
+        features = self.model.forward_features(x)
+        n_feature_calls = len(self.calls)
+        if isinstance(features, torch.Tensor) and features.dim() == 4:
+            return features, None, n_feature_calls
+        return features, self.model.forward_head(features, pre_logits=True), n_feature_calls
+
+
 def probe_model(model: nn.Module, input_size: tuple[int, int, int], fallback_size: int) -> FeatureProbe:
-    """Probe `model.forward_features` (and `forward_head` for token models) on `input_size`."""
-    map_net = TimmFeatureMap(model)
-    features, called = run_recorded(map_net, input_size, fallback_size)
-    if isinstance(features, torch.Tensor) and features.dim() == 4:
+    """Probe `model` on a zero input of `input_size` (a real one of `fallback_size` if meta fails)."""
+    calls: list[int] = []
+    features, pooled, n_feature_calls = run_recorded(_ProbeNet(model, calls), calls, input_size, fallback_size)
+    if pooled is None:
         channels_last = "NHWC" in str(getattr(model, "output_fmt", "NCHW")).upper()
         channels = features.shape[-1] if channels_last else features.shape[1]
-        return FeatureProbe(CHANNELS_LAST if channels_last else MAP, int(channels), unused_modules(model, called))
-    pooled, called = run_recorded(TimmPooled(model), input_size, fallback_size)
+        used = set(calls[:n_feature_calls])
+        return FeatureProbe(CHANNELS_LAST if channels_last else MAP, int(channels), unused_modules(model, used))
     if not isinstance(pooled, torch.Tensor) or pooled.dim() != 2:
         raise ConfigError(
             f"{type(model).__name__}'s pre-logits features have shape {_shape(pooled)}, not (batch, channels): "
             "pass cut=<int or callable> to cut this model yourself"
         )
-    return FeatureProbe(POOLED, int(pooled.shape[-1]), unused_modules(model, called))
+    return FeatureProbe(POOLED, int(pooled.shape[-1]), unused_modules(model, set(calls)))
 
 
-def run_recorded(net: nn.Module, input_size: tuple[int, int, int], fallback_size: int) -> tuple[Any, set[int]]:
-    """`net`'s output for a zero batch of one, and the ids of every module its forward called.
+def run_recorded(net: nn.Module, calls: list[int], input_size: tuple[int, int, int], fallback_size: int) -> Any:
+    """`net`'s output for a zero batch of one; `calls` receives the id of each module called, in order.
 
-    Tries the meta device at the full input size first, then a real forward at `fallback_size`.
+    Tries the meta device at the full input size first, then real forwards (small size first).
     """
     attempts: list[Callable[[], Any]] = [
         lambda: _meta_forward(net, input_size),
@@ -65,22 +83,24 @@ def run_recorded(net: nn.Module, input_size: tuple[int, int, int], fallback_size
     if fallback_size != input_size[-1]:
         attempts.append(lambda: _real_forward(net, input_size))
     errors = []
-    for attempt in attempts:
-        called: set[int] = set()
-        hooks = [m.register_forward_pre_hook(lambda mod, _args: called.add(id(mod))) for m in net.modules()]
-        was_training = net.training
-        try:
-            net.eval()
-            with torch.no_grad():
-                return attempt(), called
-        except Exception as exc:  # any failure: try the next, slower way
-            errors.append(f"{type(exc).__name__}: {exc}")
-        finally:
-            net.train(was_training)
-            for hook in hooks:
-                hook.remove()
+    hooks = [m.register_forward_pre_hook(lambda mod, _args: calls.append(id(mod))) for m in net.modules()]
+    was_training = net.training
+    try:
+        net.eval()
+        for attempt in attempts:
+            calls.clear()
+            try:
+                with torch.no_grad():
+                    return attempt()
+            except Exception as exc:  # any failure: try the next, slower way
+                errors.append(f"{type(exc).__name__}: {exc}")
+    finally:
+        net.train(was_training)
+        for hook in hooks:
+            hook.remove()
+    model = getattr(net, "model", net)
     raise ConfigError(
-        f"cannot run {type(getattr(net, 'model', net)).__name__}.forward_features on a zero input "
+        f"cannot run {type(model).__name__}.forward_features on a zero input "
         f"({'; '.join(e[:200] for e in errors)}): pass cut=<int or callable> to cut it yourself"
     )
 
