@@ -5,8 +5,7 @@ Names load on first use, so `import graftzoo_vision` stays light.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from graftzoo.lazy import lazy_exports
 
 _LAZY = {
     "ImageDataLoaders": "graftzoo_vision.data",
@@ -24,14 +23,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'graftzoo_vision' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports('graftzoo_vision', globals(), _LAZY)
