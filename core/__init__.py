@@ -34,6 +34,12 @@ _LAZY = {
     "create_body": "graftzoo.grafting",
     "graft": "graftzoo.grafting",
     "from_config": "graftzoo.grafting",
+    "Learner": "graftzoo.learner",
+    "Callback": "graftzoo.learner",
+    "accuracy": "graftzoo.metrics",
+    "error_rate": "graftzoo.metrics",
+    "top_k_accuracy": "graftzoo.metrics",
+    "F1Score": "graftzoo.metrics",
 }
 
 __all__ = sorted(_LAZY)

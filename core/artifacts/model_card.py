@@ -32,7 +32,7 @@ def _front_matter(config: dict[str, Any], title: str, dataset: str | None) -> di
     arch, task = config["arch"], config["task"]
     meta: dict[str, Any] = {
         "library_name": "graftzoo",
-        "tags": list(dict.fromkeys(["graftzoo", task.split("/", 1)[1], arch.split("/", 1)[1], arch])),
+        "tags": list(dict.fromkeys(["graftzoo", task.split("/", 1)[1], *reversed(arch.split("/", 1))])),
     }
     if task in PIPELINE_TAGS:
         meta["pipeline_tag"] = PIPELINE_TAGS[task]

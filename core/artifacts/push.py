@@ -13,6 +13,7 @@ from graftzoo.artifacts.integrity import check_artifact
 from graftzoo.artifacts.locate import located
 from graftzoo.artifacts.model_card import REPO_REF
 from graftzoo.artifacts.schema import CARD_FILE, CONFIG_FILE
+from graftzoo.errors import ConfigError
 
 
 def push_head(
@@ -32,6 +33,8 @@ def push_head(
     from graftzoo.hub import parse_ref, push_folder
 
     ref = parse_ref(repo_id if "://" in repo_id or hub is None else f"{hub}://{repo_id}")
+    if hub is not None and ref.hub != hub:
+        raise ConfigError(f"{repo_id!r} names the {ref.hub!r} hub but hub={hub!r} was given: drop one")
     name = ref.repo_id.split("/", 1)[1]
     with tempfile.TemporaryDirectory(prefix="graftzoo-push-") as tmp:
         staged = Path(tmp) / name

@@ -38,7 +38,6 @@ def build_model(config: dict[str, Any], weights: str | None, entries: dict[str, 
     arch, head_spec, task_spec = resolve_specs(config, folder)
     try:
         body = create_body(arch, weights=weights, n_in=config["n_in"], cut=config["cut"])
-        body.feature_info  # probe the body now, outside the meta device below  # noqa: B018
         factory = import_attr(head_spec.factory)
         _check_shapes(_meta_state(factory, body, config), entries, HEAD_PREFIX, folder, every_key=True)
         body_shapes = {BODY_PREFIX + k: v.shape for k, v in body.state_dict().items()}
@@ -55,16 +54,22 @@ def build_model(config: dict[str, Any], weights: str | None, entries: dict[str, 
     return GraftedModel(body, head, task=import_attr(task_spec.factory)(), config=model_config)
 
 
-def _meta_state(factory: Any, body: nn.Module, config: dict[str, Any]) -> dict[str, torch.Size]:
+def _meta_state(factory: Any, body: Any, config: dict[str, Any]) -> dict[str, torch.Size]:
     """The head's tensor shapes, from a copy built on the meta device (no memory for the tensors)."""
-    try:
-        with torch.device("meta"):
-            head = factory(body, config["n_out"], **config["head_kwargs"])
-    except GraftzooError:
-        raise
-    except (TypeError, ValueError) as exc:
-        raise ArtifactError(f"head {config['head']!r} cannot be built from head_kwargs {config['head_kwargs']}: {exc}") from exc
-    return {HEAD_PREFIX + k: v.shape for k, v in head.state_dict().items()}
+    for attempt in range(2):
+        try:
+            with torch.device("meta"):
+                head = factory(body, config["n_out"], **config["head_kwargs"])
+            return {HEAD_PREFIX + k: v.shape for k, v in head.state_dict().items()}
+        except GraftzooError:
+            raise
+        except (TypeError, ValueError) as exc:
+            raise ArtifactError(f"head {config['head']!r} cannot be built from head_kwargs {config['head_kwargs']}: {exc}") from exc
+        except RuntimeError:
+            if attempt:
+                raise
+            body.feature_info  # a head that runs the body to size itself: probe it outside the meta device  # noqa: B018
+    raise AssertionError("unreachable")
 
 
 def _check_shapes(

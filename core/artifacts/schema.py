@@ -99,7 +99,7 @@ def _head_file(v: Any) -> str | None:
 
 
 FIELDS: dict[str, Callable[[Any], str | None]] = {
-    "format_version": _int(1, 10**6),
+    "format_version": lambda v: None if v == FORMAT_VERSION and type(v) is int else f"{FORMAT_VERSION}, the format this graftzoo reads",
     "arch": _str(_FULL_NAME, "a full registry name 'namespace/name'"),
     "body_weights": _optional(_str()),
     "body_fingerprint": _optional(_str(_FINGERPRINT, "'sha256:' and 64 hex digits")),
@@ -135,11 +135,11 @@ def validate_config(data: Any, source: str | Path = CONFIG_FILE) -> dict[str, An
     if missing:
         raise ArtifactError(f"{source} lacks {missing}: it is not a complete saved head. Save or pull it again.")
     problems = [f"{key!r} must be {why} (got {_short(data[key])})" for key, check in FIELDS.items() if (why := check(data[key]))]
-    if version != FORMAT_VERSION and not problems:
-        problems.append(f"'format_version' must be {FORMAT_VERSION} (got {version!r})")
     for key in ("classes",):
         if isinstance(data.get(key), list) and isinstance(data.get("n_out"), int) and len(data[key]) != data["n_out"]:
             problems.append(f"{key!r} has {len(data[key])} names for n_out={data['n_out']} outputs")
+    if not isinstance(data.get("training", {}), dict):
+        problems.append("'training' must be a JSON object when present")
     if data.get("body_weights") is not None and data.get("body_fingerprint") is None:
         problems.append("'body_fingerprint' is null although 'body_weights' names source weights")
     if problems:

@@ -97,7 +97,7 @@ def _unshare(tensors: dict[str, Tensor]) -> dict[str, Tensor]:
             t = t.clone()
         elif ptr is not None:
             seen.add(ptr)
-        out[k] = t.contiguous()
+        out[k] = t.contiguous().to("cpu")
     return out
 
 
@@ -149,5 +149,11 @@ def load_checkpoint(
         warnings.warn(f"{path} holds no optimizer state; only the model was loaded.", stacklevel=3)
         return False
     opt_tensors = {k: v for k, v in tensors.items() if k.startswith("opt.")}
-    opt.load_state_dict(unflatten_opt_state(opt_tensors, meta["opt"]))
+    try:
+        opt.load_state_dict(unflatten_opt_state(opt_tensors, meta["opt"]))
+    except (ValueError, KeyError) as e:
+        raise GraftzooError(
+            f"the optimizer state in {path} does not fit this learner's optimizer ({e}); the "
+            "parameter groups differ. Load with with_opt=False to take the weights only."
+        ) from e
     return True

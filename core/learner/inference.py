@@ -78,9 +78,10 @@ def get_preds(learn: Learner, dl: Any = None, with_loss: bool = False, with_inpu
     """`(inputs?, activated predictions, targets, losses?)` over `dl` (default: validation set)."""
     cb = GatherPreds(with_input=with_input, with_loss=with_loss)
     with learn.added_cbs([cb]):
-        learn.model.eval()
-        learn._do_epoch_validate(dl)
-        learn._end_cleanup()
+        try:
+            learn._do_epoch_validate(dl)
+        finally:
+            learn._end_cleanup()
     preds = _cat(cb.preds)
     preds = learn.activation(preds) if preds is not None else None
     res: list[Any] = [preds, _cat(cb.targs)]
@@ -107,20 +108,21 @@ def _encode(learn: Learner, item: Any) -> tuple[Tensor, ...]:
 def predict(learn: Learner, item: Any) -> tuple[Any, Tensor, Tensor]:
     """`(label, decoded index, probabilities)` for one item.
 
-    The item becomes a batch through `dls.encode_item` (else `item.unsqueeze(0)`), goes to
-    the device and through `dls.batch_transform((*inputs, placeholder_target), train=False)`
-    when the dls have one; the label is `dls.vocab[index]` when the dls have a vocab.
+    The item becomes model inputs with batch dim 1 through `dls.encode_item` (which
+    applies the validation transforms itself), else `item.unsqueeze(0)` (taken as
+    ready for the model); `dls.batch_transform` is not applied again. The label is
+    `task.decode_labels(decoded, vocab)` when the model's task has it, else
+    `dls.vocab[index]` when the dls have a vocab, else the index.
     """
     xb = to_device(_encode(learn, item), learn.device)
-    tfm = getattr(learn.dls, "batch_transform", None)
-    if tfm is not None:
-        placeholder = torch.zeros(xb[0].shape[0], dtype=torch.long, device=learn.device)
-        xb = tuple(tfm((*xb, placeholder), False))[:-1]
     learn.model.eval()
     with torch.no_grad(), learn.precision.autocast(learn.device.type):
         out = learn.model(*xb)
     probs = learn.activation(out.float()).cpu()
     decoded = learn.decode(probs)[0]
+    decode_labels = getattr(learn.task, "decode_labels", None)
+    if callable(decode_labels):
+        return decode_labels(decoded, getattr(learn.dls, "vocab", None)), decoded, probs[0]
     return _label(learn, decoded), decoded, probs[0]
 
 

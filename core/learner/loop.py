@@ -42,8 +42,11 @@ def to_device(obj: Any, device: torch.device) -> Any:
     """Move tensors (also inside lists, tuples and dicts) to `device`."""
     if isinstance(obj, Tensor):
         return obj.to(device, non_blocking=True)
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(to_device(o, device) for o in obj)
+    if isinstance(obj, list):
+        return [to_device(o, device) for o in obj]
+    if isinstance(obj, tuple):
+        items = [to_device(o, device) for o in obj]
+        return type(obj)(*items) if hasattr(obj, "_fields") else tuple(items)
     if isinstance(obj, dict):
         return {k: to_device(v, device) for k, v in obj.items()}
     return obj
@@ -210,7 +213,6 @@ class TrainLoop:
             h()
 
     def _all_batches(self) -> None:
-        self.n_iter = _len(self.dl) or 0
         for i, batch in enumerate(self.dl):
             self._one_batch(i, batch)
 
@@ -220,12 +222,16 @@ class TrainLoop:
         self.training, self._ev = True, self._ev_train
         self.model.train()
         n = _len(self.dl)
+        self.n_iter = n or 0
         self.pct_train = self.epoch / self.n_epoch
         self._pct_step = 1.0 / (n * self.n_epoch) if n else 0.0
         self._with_events(self._all_batches, "train", CancelTrainException)
 
     def _do_epoch_validate(self, dl: Any = None) -> None:
-        self.dl = self.dls.valid if dl is None else dl
+        self.dl = getattr(self.dls, "valid", None) if dl is None else dl
+        if self.dl is None:
+            raise ConfigError("there is no validation set (dls.valid is None); pass a DataLoader: validate(dl=...).")
+        self.n_iter = _len(self.dl) or 0
         self.training, self._ev = False, self._ev_valid
         self.model.eval()
         with torch.no_grad():
@@ -233,7 +239,8 @@ class TrainLoop:
 
     def _do_epoch(self) -> None:
         self._do_epoch_train()
-        self._do_epoch_validate()
+        if getattr(self.dls, "valid", None) is not None:
+            self._do_epoch_validate()
 
     def _do_fit(self) -> None:
         for epoch in range(self.n_epoch):

@@ -85,15 +85,17 @@ def test_broken_header_is_caught_even_with_a_matching_hash(saved: Path, tmp_path
         (lambda c: c.update(head_kwargs=[1]), r"'head_kwargs' must be a JSON object"),
         (lambda c: c.update(classes="cat"), r"'classes' must be null or a list of strings"),
         (lambda c: c.update(stats={"mean": [0.5], "std": [0.0]}), r"'stats' must be"),
-        (lambda c: c.update(format_version=2), r"format_version 2, newer .* pip install -U graftzoo"),
+        (lambda c: c.update(format_version=2), r"format_version 2, newer .*pip install -U graftzoo"),
         (lambda c: c.update(format_version=0), r"'format_version' must be 1"),
-        (lambda c: c.update(format_version="1"), r"'format_version' must be an integer"),
+        (lambda c: c.update(format_version="1"), r"'format_version' must be 1, the format this graftzoo reads \(got '1'\)"),
         (lambda c: c.update(n_out=10**9), r"'n_out' must be an integer from 1 to 999999"),
         (lambda c: c.update(input_size=[3, 10**7, 224]), r"'input_size' must be"),
         (lambda c: c.update(classes=["a", "b"]), r"'classes' has 2 names for n_out=3"),
         (lambda c: c.update(body_fingerprint=None), r"'body_fingerprint' is null"),
         (lambda c: c.update(arch="resnet34"), r"'arch' must be a full registry name"),
     ],
+    ids=["no-arch", "no-head-file", "n_out-str", "kwargs-list", "classes-str", "zero-std", "format-2", "format-0",
+         "format-str", "n_out-huge", "size-huge", "classes-count", "no-fingerprint", "bare-arch"],
 )
 def test_invalid_config(saved: Path, tmp_path: Path, edit: Callable[[dict[str, Any]], None], message: str) -> None:
     folder = _edit_config(_copy(saved, tmp_path, "invalid"), edit)

@@ -119,3 +119,18 @@ def test_tied_weights_are_saved(make_learner, fake_grafted):
     learn.fit(1)
     learn.save("tied")
     learn.load("tied")
+
+
+def test_optimizer_mismatch_says_load_weights_only(make_learner, fake_grafted):
+    learn = make_learner()
+    learn.fit(1)
+    learn.save("two_groups")
+
+    class ThreeGroups(fake_grafted):
+        def param_groups(self):
+            return [list(self.body[0].parameters()), list(self.body[1].parameters()), list(self.head.parameters())]
+
+    other = make_learner(model=ThreeGroups())
+    with pytest.raises(GraftzooError, match="with_opt=False"):
+        other.load("two_groups")
+    other.load("two_groups", with_opt=False)

@@ -76,8 +76,10 @@ class PairDls:
         return (*(x * 2 for x in xs), y)
 
     def encode_item(self, item):
+        """Model inputs, already through the validation transform (as the vision dls do)."""
         a, b = item
-        return torch.as_tensor(a, dtype=torch.float32)[None], torch.as_tensor(b, dtype=torch.float32)[None]
+        batch = (torch.as_tensor(a, dtype=torch.float32)[None], torch.as_tensor(b, dtype=torch.float32)[None], torch.zeros(1))
+        return self.batch_transform(batch, False)[:-1]
 
 
 class PairModel(nn.Module):
@@ -97,7 +99,7 @@ def test_pair_model_batch_transform_and_encode_item(make_learner):
     assert dls.calls == [(True, 3)] * 3 + [(False, 3)]
     dls.calls.clear()
     label, idx, out = learn.predict(([1.0, 0.0, 0.0], [0.0, 0.0, 0.0]))
-    assert dls.calls == [(False, 3)]  # inputs + placeholder target
+    assert dls.calls == [(False, 3)]  # once, inside encode_item; predict does not transform again
     want = model(torch.tensor([[2.0, 0, 0]]), torch.zeros(1, 3))[0]
     assert torch.allclose(out, want)
     assert label == dls.vocab[int(idx)]
@@ -139,3 +141,16 @@ def test_bad_batches_say_what_to_do(make_learner):
 def test_no_loss_without_task_is_a_config_error(make_learner):
     with pytest.raises(ConfigError, match="loss_func"):
         make_learner(model=nn.Linear(4, 2))
+
+
+def test_predict_uses_the_tasks_decode_labels(make_learner, fake_grafted):
+    model = fake_grafted()
+
+    class LabelledTask(type(model.task)):
+        def decode_labels(self, decoded, vocab):
+            return f"class {vocab[int(decoded)]}"
+
+    model.task = LabelledTask()
+    learn = make_learner(model=model)
+    label, idx, _ = learn.predict(torch.zeros(4))
+    assert label == f"class {['neg', 'pos'][int(idx)]}"

@@ -7,8 +7,6 @@ import functools
 import numpy as np
 import pytest
 import torch
-from sklearn import metrics as skm
-
 from graftzoo.metrics import (
     RMSE,
     AvgMetric,
@@ -27,6 +25,8 @@ from graftzoo.metrics import (
     rmse,
     top_k_accuracy,
 )
+
+skm = pytest.importorskip("sklearn.metrics")
 
 
 def test_accuracy_and_error_rate_by_hand():

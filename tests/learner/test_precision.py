@@ -44,7 +44,7 @@ def test_fp16_without_cuda_says_so(make_learner):
         make_learner().to_fp16()
 
 
-def _images(device: str = "cpu"):
+def _images():
     class Dls:
         def __init__(self):
             x, y = torch.randn(32, 3, 8, 8), torch.randint(0, 2, (32,))

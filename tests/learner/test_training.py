@@ -82,3 +82,36 @@ def test_moves_to_device_and_back(make_learner):
 def test_loss_module_with_weights_moves_with_learner(make_learner):
     learn = make_learner(loss_func=nn.CrossEntropyLoss(weight=torch.tensor([1.0, 2.0])))
     learn.fit(1)
+
+
+def test_no_validation_set(make_learner, data):
+    dls = data()
+    dls.valid = None
+    learn = make_learner(dls=dls)
+    learn.fit(1)
+    assert learn.recorder.values[-1][1] is None
+    from graftzoo.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="validation set"):
+        learn.validate()
+    assert len(learn.validate(dl=data().valid)) == 2
+
+
+def test_phase_length_is_known_before_the_phase(make_learner):
+    from graftzoo.learner import Callback
+
+    class SeeNIter(Callback):
+        order = 100
+
+        def __init__(self):
+            self.seen = []
+
+        def before_train(self):
+            self.seen.append(("train", self.learn.n_iter))
+
+        def before_validate(self):
+            self.seen.append(("valid", self.learn.n_iter))
+
+    cb = SeeNIter()
+    make_learner().fit(1, cbs=[cb])
+    assert cb.seen == [("train", 6), ("valid", 2)]

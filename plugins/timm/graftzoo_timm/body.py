@@ -15,7 +15,6 @@ from torch import nn
 
 from graftzoo.body import Body
 from graftzoo.cutting import cut_model
-from graftzoo.first_layer import adapt_first_conv
 from graftzoo.imports import import_attr
 from graftzoo.spec import ArchSpec
 from graftzoo.splitter import split_children
@@ -23,6 +22,7 @@ from graftzoo.weights import load_weights
 from graftzoo_timm.features import TimmFeatureMap, TimmPooled
 from graftzoo_timm.probe import CHANNELS_LAST, POOLED, FeatureProbe, probe_model
 from graftzoo_timm.split import timm_split
+from graftzoo_timm.stem import adapt_input_convs
 from graftzoo_timm.weights import model_kwargs
 
 MODEL_ATTR = "model"  # where the timm model sits inside the body's net: feature_info names start with it
@@ -34,7 +34,7 @@ def build_body(spec: ArchSpec, weights: str | None = None, n_in: int = 3, cut: i
     if weights is not None:
         load_weights(model, weights, spec)
     if n_in != spec.n_in:
-        adapt_first_conv(model, n_in, pretrained=weights is not None)
+        adapt_input_convs(model, n_in, pretrained=weights is not None)
     if cut is not None:
         net = cut_model(model, cut)
         return Body(net, spec=dataclasses.replace(spec, pooled=False), weights=weights, n_in=n_in, cut=cut, split=split_children)

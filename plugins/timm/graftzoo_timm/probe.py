@@ -9,10 +9,11 @@ probed with a real forward on a small zero input instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from graftzoo.errors import ConfigError
 
@@ -35,40 +36,58 @@ class FeatureProbe:
     unused: tuple[str, ...]
 
 
+class _UseRecorder(TorchFunctionMode):
+    """Records the names of the watched tensors (parameters, buffers) that torch functions receive."""
+
+    def __init__(self, names_by_id: dict[int, list[str]]) -> None:
+        super().__init__()
+        self.names_by_id = names_by_id
+        self.used: set[str] = set()
+
+    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        for value in _leaves((args, kwargs)):
+            self.used.update(self.names_by_id.get(id(value), ()))
+        return func(*args, **kwargs)
+
+
 class _ProbeNet(nn.Module):
     """forward_features, then the pre-logits head unless the features are a spatial map.
 
-    Also returns how many module calls (recorded in `calls` by hooks) the features took.
+    Also returns the names of the model's tensors that the features used, and that both used.
     """
 
-    def __init__(self, model: nn.Module, calls: list[int]) -> None:
+    def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
-        self.calls = calls
 
-    def forward(self, x: torch.Tensor) -> tuple[Any, Any, int]:
-        features = self.model.forward_features(x)
-        n_feature_calls = len(self.calls)
-        if isinstance(features, torch.Tensor) and features.dim() == 4:
-            return features, None, n_feature_calls
-        return features, self.model.forward_head(features, pre_logits=True), n_feature_calls
+    def forward(self, x: torch.Tensor) -> tuple[Any, Any, set[str], set[str]]:
+        names_by_id: dict[int, list[str]] = {}
+        for name, tensor in _tensors(self.model, remove_duplicate=False):
+            names_by_id.setdefault(id(tensor), []).append(name)
+        with _UseRecorder(names_by_id) as recorder:
+            features = self.model.forward_features(x)
+            feature_uses = set(recorder.used)
+            if isinstance(features, torch.Tensor) and features.dim() == 4:
+                return features, None, feature_uses, feature_uses
+            return features, self.model.forward_head(features, pre_logits=True), feature_uses, set(recorder.used)
 
 
 def probe_model(model: nn.Module, input_size: tuple[int, int, int], fallback_size: int) -> FeatureProbe:
     """Probe `model` on a zero input of `input_size` (a real one of `fallback_size` if meta fails)."""
     calls: list[int] = []
-    features, pooled, n_feature_calls = run_recorded(_ProbeNet(model, calls), calls, input_size, fallback_size)
+    features, pooled, feature_uses, all_uses = run_recorded(_ProbeNet(model), calls, input_size, fallback_size)
     if pooled is None:
         channels_last = "NHWC" in str(getattr(model, "output_fmt", "NCHW")).upper()
         channels = features.shape[-1] if channels_last else features.shape[1]
-        used = set(calls[:n_feature_calls])
-        return FeatureProbe(CHANNELS_LAST if channels_last else MAP, int(channels), unused_modules(model, used))
+        layout = CHANNELS_LAST if channels_last else MAP
+        return FeatureProbe(layout, int(channels), unused_modules(model, set(calls), feature_uses))
     if not isinstance(pooled, torch.Tensor) or pooled.dim() != 2:
         raise ConfigError(
             f"{type(model).__name__}'s pre-logits features have shape {_shape(pooled)}, not (batch, channels): "
             "pass cut=<int or callable> to cut this model yourself"
         )
-    return FeatureProbe(POOLED, int(pooled.shape[-1]), unused_modules(model, set(calls)))
+    return FeatureProbe(POOLED, int(pooled.shape[-1]), unused_modules(model, set(calls), all_uses))
 
 
 def run_recorded(net: nn.Module, calls: list[int], input_size: tuple[int, int, int], fallback_size: int) -> Any:
@@ -105,15 +124,20 @@ def run_recorded(net: nn.Module, calls: list[int], input_size: tuple[int, int, i
     )
 
 
-def unused_modules(model: nn.Module, called: set[int]) -> tuple[str, ...]:
-    """Top-most submodules holding tensors of which neither they nor any descendant was called."""
+def unused_modules(model: nn.Module, called: set[int], used: set[str]) -> tuple[str, ...]:
+    """Top-most submodules with tensors that were neither called (they or a descendant) nor had a tensor used.
+
+    Both tests are needed: Beit's attention passes `self.qkv.weight` to F.linear without calling
+    `self.qkv`, and a module may be called without touching its tensors.
+    """
     unused: list[str] = []
     for name, module in model.named_modules():
         if not name or any(name.startswith(u + ".") for u in unused):
             continue
         if any(id(m) in called for m in module.modules()):
             continue
-        if any(True for _ in module.parameters()) or any(True for _ in module.buffers()):
+        names = [f"{name}.{n}" for n, _ in _tensors(module, remove_duplicate=False)]
+        if names and not any(n in used for n in names):
             unused.append(name)
     return tuple(unused)
 
@@ -129,8 +153,20 @@ def _real_forward(net: nn.Module, input_size: tuple[int, int, int]) -> Any:
     return net(torch.zeros(1, *input_size, device=device))
 
 
-def _tensors(net: nn.Module) -> list[tuple[str, torch.Tensor]]:
-    return list(net.named_parameters()) + list(net.named_buffers())
+def _tensors(net: nn.Module, remove_duplicate: bool = True) -> list[tuple[str, torch.Tensor]]:
+    return list(net.named_parameters(remove_duplicate=remove_duplicate)) + list(net.named_buffers(remove_duplicate=remove_duplicate))
+
+
+def _leaves(value: Any) -> Iterator[Any]:
+    """The non-container values inside nested tuples, lists and dicts."""
+    if isinstance(value, (tuple, list)):
+        for item in value:
+            yield from _leaves(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _leaves(item)
+    else:
+        yield value
 
 
 def _shape(value: Any) -> str:
