@@ -7,7 +7,8 @@ import json
 import sys
 from typing import Any, Sequence
 
-from graftzoo.errors import GraftzooError
+from graftzoo.errors import GraftzooError, UnknownNameError
+from graftzoo.registry.cli_artifacts import ARTIFACT_COMMANDS, add_artifact_commands, cmd_info_artifact, is_artifact_ref
 
 KIND_CHOICES = {"archs": "archs", "heads": "heads", "tasks": "tasks", "weights": "weights"}
 
@@ -31,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="fine-tune a pretrained body on a shipped data set")
     p.add_argument("--out", default="demo_output", help="folder for the plots and the saved head")
     p.add_argument("--epochs", type=int, default=None)
+
+    add_artifact_commands(sub)
     return parser
 
 
@@ -65,7 +68,18 @@ def cmd_info(args: argparse.Namespace) -> int:
     from graftzoo.registry import current
     from graftzoo.registry.describe import describe
 
-    info = describe(current(), args.name)
+    if is_artifact_ref(args.name):  # hf://, local://, ns/name@rev, or a folder holding graftzoo.json
+        return cmd_info_artifact(args)
+    try:
+        info = describe(current(), args.name)
+    except UnknownNameError:
+        if args.name.count("/") != 1:
+            raise
+        try:  # perhaps a local-hub repo 'ns/name'
+            return cmd_info_artifact(args)
+        except GraftzooError:
+            pass
+        raise
     if args.json:
         print(json.dumps(info, indent=1))
     else:
@@ -97,7 +111,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(out=args.out, epochs=args.epochs)
 
 
-COMMANDS = {"list": cmd_list, "info": cmd_info, "plugins": cmd_plugins, "demo": cmd_demo}
+COMMANDS = {"list": cmd_list, "info": cmd_info, "plugins": cmd_plugins, "demo": cmd_demo, **ARTIFACT_COMMANDS}
 
 
 def _arch_row(spec: Any) -> list[str]:

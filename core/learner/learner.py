@@ -221,6 +221,19 @@ class Learner(TrainLoop):
         """`(label, decoded index, probabilities)` for one item."""
         return inference.predict(self, item)
 
+    # -- sharing ---------------------------------------------------------------------
+    def save_head(self, folder: str | Path, **kwargs: Any) -> Path:
+        """Save the trained head as an artifact folder (see `graftzoo.artifacts.save_head`)."""
+        from graftzoo.artifacts import save_head
+
+        return save_head(self, folder, **kwargs)
+
+    def push_head(self, repo_id: str, hub: str = "hf", private: bool = False, commit_message: str | None = None) -> Any:
+        """Save the head and push it to a hub in one commit; returns the new revision."""
+        from graftzoo.artifacts import push_head
+
+        return push_head(self, repo_id, hub=hub, private=private, commit_message=commit_message)
+
     # -- checkpoints -----------------------------------------------------------------
     def _file(self, name: str | Path) -> Path:
         p = self.path / self.model_dir / name
