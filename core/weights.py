@@ -86,18 +86,21 @@ def weight_source(scheme: str) -> WeightSource:
 
 
 def load_weights(model: torch.nn.Module, ref: str, arch: ArchSpec | None = None) -> None:
-    """Load the weights `ref` names into `model` strictly, explaining a mismatch."""
+    """Load the weights `ref` names into `model`, every key accounted for, explaining a mismatch.
+
+    torch's own loading decides what is missing, so checkpoints from older torch versions load
+    (BatchNorm fills the `num_batches_tracked` they lack, versioned modules convert themselves).
+    """
     scheme, _ = split_ref(ref)
     state = weight_source(scheme).load_state_dict(ref, arch)
-    missing, unexpected = _mismatch(model, state)
+    name = arch.name if arch else "this model"
+    try:
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # tensors whose shapes do not fit
+        raise WeightsError(f"weights {ref!r} do not fit {name}: {exc}") from exc
+    missing, unexpected = sorted(result.missing_keys), sorted(result.unexpected_keys)
     if missing or unexpected:
         raise WeightsError(
-            f"weights {ref!r} do not fit {arch.name if arch else 'this model'}: "
+            f"weights {ref!r} do not fit {name}: "
             f"missing {missing[:5]}{'…' if len(missing) > 5 else ''}, unexpected {unexpected[:5]}{'…' if len(unexpected) > 5 else ''}"
         )
-    model.load_state_dict(state, strict=True)
-
-
-def _mismatch(model: torch.nn.Module, state: StateDict) -> tuple[list[str], list[str]]:
-    own = set(model.state_dict())
-    return sorted(own - set(state)), sorted(set(state) - own)

@@ -15,6 +15,7 @@ from torch import nn
 
 from graftzoo.body import Body
 from graftzoo.cutting import cut_model
+from graftzoo.errors import ConfigError
 from graftzoo.imports import import_attr
 from graftzoo.spec import ArchSpec
 from graftzoo.splitter import split_children
@@ -38,7 +39,13 @@ def build_body(spec: ArchSpec, weights: str | None = None, n_in: int = 3, cut: i
     if cut is not None:
         net = cut_model(model, cut)
         return Body(net, spec=dataclasses.replace(spec, pooled=False), weights=weights, n_in=n_in, cut=cut, split=split_children)
-    probe = probe_model(model, (n_in, *spec.input_size[1:]), spec.probe_size)
+    try:
+        probe = probe_model(model, (n_in, *spec.input_size[1:]), spec.probe_size)
+    except ConfigError as exc:
+        if n_in == spec.n_in:
+            raise
+        raise ConfigError(f"{spec.name} does not run with n_in={n_in} ({exc}); its stem may need {spec.n_in} channels: "
+                          f"use n_in={spec.n_in} and repeat or pad your channels") from exc
     drop_modules(model, probe.unused)
     pooled = probe.layout == POOLED
     net = TimmPooled(model) if pooled else TimmFeatureMap(model, channels_last=probe.layout == CHANNELS_LAST)

@@ -37,17 +37,15 @@ class TransformInput(nn.Module):
     (n_in=1 or 2) pass through unchanged, extra channels beyond RGB are left as they are.
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        std = torch.tensor(IMAGENET_STD)
-        mean = torch.tensor(IMAGENET_MEAN)
-        self.register_buffer("scale", (std / 0.5).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("shift", ((mean - 0.5) / 0.5).view(1, 3, 1, 1), persistent=False)
+    SCALE = tuple(s / 0.5 for s in IMAGENET_STD)
+    SHIFT = tuple((m - 0.5) / 0.5 for m in IMAGENET_MEAN)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[1] < 3:
             return x
-        rgb = x[:, :3] * self.scale + self.shift
+        scale = torch.tensor(self.SCALE, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+        shift = torch.tensor(self.SHIFT, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+        rgb = x[:, :3] * scale + shift
         return torch.cat([rgb, x[:, 3:]], dim=1) if x.shape[1] > 3 else rgb
 
 

@@ -78,8 +78,12 @@ class TorchvisionWeights(WeightSource):
         return path
 
     def load_state_dict(self, ref: str, arch: ArchSpec | None = None) -> StateDict:
+        """The checkpoint's tensors, legacy DenseNet keys renamed in place (keeping `_metadata`, which
+        tells BatchNorm and MNASNet how old the checkpoint is)."""
         state = read_state_dict(self.resolve(ref, arch))
-        return {_modern_key(key): value for key, value in state.items()}
+        for key in [k for k in state if LEGACY_DENSENET_KEY.match(k)]:
+            state[_modern_key(key)] = state.pop(key)
+        return state
 
     def _fetch(self, ref: str, checkpoint: Checkpoint, path: Path) -> None:
         missing = f"weights {ref!r} need {checkpoint.filename}, which is not in the torch hub cache {self.cache_dir}."

@@ -13,6 +13,7 @@ from typing import Any
 ARCH = "timm/tf_efficientnet_lite0"
 SIZE = 64
 SEED = 42
+EPOCHS = 3
 
 
 def digits_loaders(size: int = SIZE, bs: int = 64, seed: int = SEED) -> Any:
@@ -50,7 +51,16 @@ def train_digits(weights: str | None, epochs: int, out: Path | None = None, quie
 
 
 def run_demo(out: str | Path = "demo_output", epochs: int | None = None) -> int:
-    """Train, report, and write lr_find, loss, confusion matrix and CAM plots (and the head) to `out`."""
+    """The `graftzoo demo` command: train, report, write the plots; exit status 0."""
+    demo(out, epochs)
+    return 0
+
+
+def demo(out: str | Path = "demo_output", epochs: int | None = None) -> float:
+    """Train, report, and write lr_find, loss, confusion matrix and CAM plots (and the head) to `out`.
+
+    Returns the validation accuracy reached.
+    """
     from graftzoo_vision.cam import grad_cam, plot_cam
     from graftzoo_vision.interpret import ClassificationInterpretation
 
@@ -58,7 +68,7 @@ def run_demo(out: str | Path = "demo_output", epochs: int | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     print(f"graftzoo demo: {ARCH} with ImageNet weights (packaged:efficientnet-lite0) on scikit-learn digits")
-    learn, accuracy = train_digits("default", epochs or 3, out=out)
+    learn, accuracy = train_digits("default", epochs or EPOCHS, out=out)
     learn.recorder.plot_loss(out / "loss.png")
     interp = ClassificationInterpretation.from_learner(learn)
     interp.plot_confusion_matrix(out / "confusion_matrix.png")
@@ -69,7 +79,7 @@ def run_demo(out: str | Path = "demo_output", epochs: int | None = None) -> int:
     print(f"most confused: {interp.most_confused()[:3]}")
     print(f"validation accuracy: {accuracy:.4f}  ({time.perf_counter() - start:.0f} s)")
     print(f"wrote {', '.join(sorted(p.name for p in out.iterdir()))} to {out}/" + (f" (head saved to {saved})" if saved else ""))
-    return 0
+    return accuracy
 
 
 def _save_head(learn: Any, folder: Path) -> Path | None:
