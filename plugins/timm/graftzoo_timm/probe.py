@@ -1,13 +1,14 @@
 """Finding what a timm model's features look like, and which of its modules a body never calls.
 
-The probe runs the model on the meta device (shapes only, no arithmetic) through
-`torch.func.functional_call` with meta copies of its tensors, so it is cheap even for large
-models and leaves the real weights untouched. Models whose forward cannot run on meta are
+The probe runs the model on the meta device (shapes only, no arithmetic), its tensors swapped
+for meta ones for the duration, so it is cheap even for large models and leaves the real
+weights untouched. Models whose forward cannot run on meta are
 probed with a real forward on a small zero input instead.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -46,8 +47,11 @@ class _UseRecorder(TorchFunctionMode):
 
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
-        for value in _leaves((args, kwargs)):
-            self.used.update(self.names_by_id.get(id(value), ()))
+        for value in (*args, *kwargs.values()):
+            for item in value if isinstance(value, (list, tuple)) else (value,):
+                names = self.names_by_id.get(id(item))
+                if names:
+                    self.used.update(names)
         return func(*args, **kwargs)
 
 
@@ -143,9 +147,35 @@ def unused_modules(model: nn.Module, called: set[int], used: set[str]) -> tuple[
 
 
 def _meta_forward(net: nn.Module, input_size: tuple[int, int, int]) -> Any:
-    state = {name: torch.empty_like(t, device="meta") for name, t in _tensors(net)}
-    x = torch.zeros(1, *input_size, device="meta")
-    return torch.func.functional_call(net, state, (x,), strict=False)
+    with _on_meta(net):
+        return net(torch.zeros(1, *input_size, device="meta"))
+
+
+@contextmanager
+def _on_meta(net: nn.Module) -> Iterator[None]:
+    """Swap every parameter and buffer for a meta tensor of the same shape, and back afterwards.
+
+    (torch.func.functional_call is not used: it fails to restore parameters of modules shared
+    under two names, such as CoaT's convolutional position encodings.) A tensor shared by
+    several modules gets one meta tensor, so ties hold.
+    """
+    metas: dict[int, torch.Tensor] = {}
+    swapped: list[tuple[dict[str, Any], str, torch.Tensor]] = []
+    try:
+        for module in net.modules():
+            for table in (module._parameters, module._buffers):
+                for name, tensor in list(table.items()):
+                    if tensor is None:
+                        continue
+                    if id(tensor) not in metas:
+                        meta = torch.empty_like(tensor, device="meta")
+                        metas[id(tensor)] = nn.Parameter(meta, tensor.requires_grad) if isinstance(tensor, nn.Parameter) else meta
+                    swapped.append((table, name, tensor))
+                    table[name] = metas[id(tensor)]
+        yield
+    finally:
+        for table, name, tensor in reversed(swapped):
+            table[name] = tensor
 
 
 def _real_forward(net: nn.Module, input_size: tuple[int, int, int]) -> Any:
@@ -156,18 +186,3 @@ def _real_forward(net: nn.Module, input_size: tuple[int, int, int]) -> Any:
 def _tensors(net: nn.Module, remove_duplicate: bool = True) -> list[tuple[str, torch.Tensor]]:
     return list(net.named_parameters(remove_duplicate=remove_duplicate)) + list(net.named_buffers(remove_duplicate=remove_duplicate))
 
-
-def _leaves(value: Any) -> Iterator[Any]:
-    """The non-container values inside nested tuples, lists and dicts."""
-    if isinstance(value, (tuple, list)):
-        for item in value:
-            yield from _leaves(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _leaves(item)
-    else:
-        yield value
-
-
-def _shape(value: Any) -> str:
-    return str(tuple(value.shape)) if isinstance(value, torch.Tensor) else type(value).__name__

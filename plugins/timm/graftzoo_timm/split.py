@@ -14,12 +14,13 @@ def timm_split(net: nn.Module) -> list[list[nn.Parameter]]:
 
     timm's coarse matcher gives the stem, one group per stage (or block) and the head-side layers
     (a final norm, say); more than MAX_GROUPS are merged into runs of about equal size. A model
-    without a matcher (or one that makes a single group) is split over its children instead.
+    without a matcher (or one that makes a single group) is split over its children instead
+    (see `children_groups`).
     """
     model = net.model
     groups = matcher_groups(model) if hasattr(model, "group_matcher") else []
     if len(groups) < 2:
-        return [[p for m in group for p in m.parameters()] for group in split_children(model)]
+        groups = children_groups(model)
     return merge_groups(groups, MAX_GROUPS)
 
 
@@ -31,6 +32,14 @@ def matcher_groups(model: nn.Module) -> list[list[nn.Parameter]]:
     by_layer = group_parameters(model, model.group_matcher(coarse=True))
     groups = [[params[name] for name in by_layer[layer] if name in params] for layer in sorted(by_layer)]
     return [group for group in groups if group]
+
+
+def children_groups(model: nn.Module) -> list[list[nn.Parameter]]:
+    """graftzoo's even split of the model's children; parameters held by the model itself
+    (a position embedding, a class token) join the first group."""
+    groups = [[p for m in group for p in m.parameters()] for group in split_children(model)]
+    groups[0][:0] = list(model.parameters(recurse=False))
+    return groups
 
 
 def merge_groups(groups: list[list[nn.Parameter]], n_groups: int) -> list[list[nn.Parameter]]:

@@ -16,6 +16,7 @@ from graftzoo.errors import WeightsError
 # torch.hub's convention: `name-<first hex digits of the file's sha256>.ext`.
 HASH_PREFIX = re.compile(r"-([a-f0-9]+)\.")
 CHUNK = 1 << 20
+OFFLINE_VARS = ("GRAFTZOO_OFFLINE", "HF_HUB_OFFLINE")
 
 
 def hash_prefix(filename: str) -> str | None:
@@ -47,7 +48,7 @@ def verify_hash(path: Path, prefix: str | None) -> None:
 
 def offline() -> bool:
     """True when GRAFTZOO_OFFLINE or HF_HUB_OFFLINE asks graftzoo not to reach the network."""
-    return any(os.environ.get(var, "").strip().lower() in ("1", "true", "yes", "on") for var in ("GRAFTZOO_OFFLINE", "HF_HUB_OFFLINE"))
+    return any(os.environ.get(var, "").strip().lower() in ("1", "true", "yes", "on") for var in OFFLINE_VARS)
 
 
 def download(url: str, dest: Path, prefix: str | None, timeout: float = 10.0) -> Path:

@@ -32,11 +32,10 @@ _verified: set[tuple[str, int, int]] = set()
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """Where a reference's file comes from (`url`, None for a bare file name) and what it is called."""
+    """What a reference's file is called, and where it comes from (`url`; None for a file named directly)."""
 
     filename: str
     url: str | None = None
-    weights: Any = None  # the torchvision WeightsEnum member, when the reference names one
 
 
 class TorchvisionWeights(WeightSource):
@@ -61,13 +60,15 @@ class TorchvisionWeights(WeightSource):
         """The file (and URL) that `ref` stands for, after checking it fits `arch`."""
         scheme, name = split_ref(ref)
         if scheme != self.scheme:
-            raise WeightsError(f"{ref!r} is not a torchvision reference; write it as 'torchvision:ResNet50_Weights.IMAGENET1K_V2'")
+            raise WeightsError(f"{ref!r} is not a torchvision reference; write it as torchvision:ResNet50_Weights.IMAGENET1K_V2")
         if name.endswith(CHECKPOINT_SUFFIXES):
+            if Path(name).name != name:
+                raise WeightsError(f"{ref!r}: name a file inside the torch hub cache ({self.cache_dir}), not a path")
             return Checkpoint(filename=name)
         weights = _enum_member(name, arch)
         if arch is not None:
             _check_fits(weights, arch)
-        return Checkpoint(filename=Path(urlparse(weights.url).path).name, url=weights.url, weights=weights)
+        return Checkpoint(filename=Path(urlparse(weights.url).path).name, url=weights.url)
 
     def resolve(self, ref: str, arch: ArchSpec | None = None) -> Path:
         checkpoint = self.checkpoint(ref, arch)
@@ -91,7 +92,7 @@ class TorchvisionWeights(WeightSource):
             raise WeightsError(f"{missing} Put the checkpoint at {path}, or name a torchvision weights enum member instead.")
         put = f"Download {checkpoint.url} and save it as {path}"
         if offline():
-            raise WeightsError(f"{missing} GRAFTZOO_OFFLINE or HF_HUB_OFFLINE is set, so it was not downloaded. {put}, or unset them.")
+            raise WeightsError(f"{missing} GRAFTZOO_OFFLINE or HF_HUB_OFFLINE is set, so it was not downloaded. {put}, or unset it.")
         try:
             download(checkpoint.url, path, hash_prefix(checkpoint.filename), timeout=self.timeout)
         except WeightsError as exc:
@@ -109,7 +110,7 @@ def _enum_member(name: str, arch: ArchSpec | None) -> Any:
             raise WeightsError(f"torchvision has no weights {name!r} ({exc}); see `graftzoo info <arch>` for the default") from exc
     model = _model_name(arch)
     if model is None:
-        raise WeightsError(f"'torchvision:{name}' names no enum; write it in full, e.g. 'torchvision:ResNet50_Weights.{name}'")
+        raise WeightsError(f"'torchvision:{name}' names no enum; write it in full, e.g. torchvision:ResNet50_Weights.{name}")
     enum = get_model_weights(model)
     try:
         return enum[name]

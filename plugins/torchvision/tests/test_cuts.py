@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 import torch
@@ -40,7 +40,9 @@ def _body_output(cut: Callable[[nn.Module], nn.Module] | int, model: nn.Module, 
         pytest.param(models.inception_v3, "Mixed_7c", cuts.inception_v3_body, 96, marks=pytest.mark.slow),
     ],
 )
-def test_inception_cuts_keep_the_main_path_and_transform_input(factory, last, cut, size) -> None:  # type: ignore[no-untyped-def]
+def test_inception_cuts_keep_the_main_path_and_transform_input(
+    factory: Callable[..., nn.Module], last: str, cut: Callable[[nn.Module], nn.Module], size: int
+) -> None:
     torch.manual_seed(0)
     # float64: random-init activations grow large through 20 blocks, where float32 rounding shows
     model = factory(aux_logits=True, transform_input=True, init_weights=True).eval().double()
@@ -73,6 +75,7 @@ def test_no_transform_when_the_model_has_it_off() -> None:
     assert "transform_input" not in dict(cuts.googlenet_body(model).named_children())
 
 
+@pytest.mark.slow
 def test_vit_body_returns_the_class_token() -> None:
     model = models.vit_b_32().eval()
     x = torch.randn(1, 3, 224, 224)
@@ -82,6 +85,7 @@ def test_vit_body_returns_the_class_token() -> None:
     torch.testing.assert_close(out, expected)
 
 
+@pytest.mark.slow
 def test_swin_body_returns_the_normed_channels_first_map() -> None:
     model = models.swin_t().eval()
     x = torch.randn(1, 3, 64, 64)
@@ -89,6 +93,7 @@ def test_swin_body_returns_the_normed_channels_first_map() -> None:
     torch.testing.assert_close(_body_output(cuts.swin_body, model, x), expected)
 
 
+@pytest.mark.slow
 def test_maxvit_body_runs_the_blocks_in_order() -> None:
     model = models.maxvit_t().eval()
     x = torch.randn(1, 3, 224, 224)

@@ -42,6 +42,7 @@ def test_entry_follows_the_default_weights(name: str) -> None:
     assert spec.pooled is (spec.family == "vit")
 
 
+@pytest.mark.slow
 def test_num_features_and_split_of_every_arch() -> None:
     """A dummy forward and a split of each cut body on the meta device (no memory, no compute).
 

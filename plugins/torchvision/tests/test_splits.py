@@ -53,7 +53,8 @@ def _first_group_end(name: str) -> int:
         ("torchvision/efficientnet_b0", 4), ("torchvision/efficientnet_v2_m", 4), ("torchvision/mobilenet_v2", 7),
         ("torchvision/mobilenet_v3_large", 7), ("torchvision/mobilenet_v3_small", 4), ("torchvision/mnasnet1_0", 10),
         ("torchvision/convnext_tiny", 4), ("torchvision/vgg11", 15), ("torchvision/vgg19", 27),
-        ("torchvision/squeezenet1_1", 5), ("torchvision/densenet121", 7), ("torchvision/vgg16_bn", 22), ("torchvision/alexnet", 6),
+        ("torchvision/squeezenet1_1", 5), ("torchvision/densenet121", 7), ("torchvision/vgg16_bn", 22),
+        ("torchvision/alexnet", 6),
     ],
 )  # fmt: skip
 def test_where_the_first_group_ends(name: str, end: int) -> None:

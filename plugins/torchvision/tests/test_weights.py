@@ -58,6 +58,8 @@ def test_bad_references_say_what_to_write(hub_cache: Path) -> None:
         source.checkpoint("torchvision:IMAGENET1K_V1")
     with pytest.raises(WeightsError, match="ResNet18_Weights"):
         source.checkpoint("torchvision:ResNet50_Weights.IMAGENET1K_V2", resnet18)
+    with pytest.raises(WeightsError, match="not a path"):
+        source.checkpoint("torchvision:../elsewhere/resnet18-f37072fd.pth")
     with pytest.raises(WeightsError, match="image_size=384"):
         source.checkpoint("torchvision:ViT_B_16_Weights.IMAGENET1K_SWAG_E2E_V1", get_arch("torchvision/vit_b_16"))
 

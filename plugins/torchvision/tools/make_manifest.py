@@ -34,35 +34,36 @@ FASTAI = {
 }  # fmt: skip
 INCEPTION_KWARGS = {"aux_logits": True, "transform_input": True, "init_weights": True}
 
+
+def _fields(cut: int | str, split: str, kind: str = "cnn", **extra: Any) -> dict[str, Any]:
+    """A family's manifest fields: `cut` (an int, or a callable in cuts.py), `split` (in splits.py), the kind tag."""
+    return {"cut": cut if isinstance(cut, int) else CUTS + cut, "split": SPLITS + split, "tags": [kind], **extra}
+
+
 # (family, name pattern, fields). The first matching pattern wins.
 FAMILIES: list[tuple[str, str, dict[str, Any]]] = [
-    ("alexnet", r"alexnet", {"cut": -2, "split": SPLITS + "alexnet_split", "tags": ["cnn"]}),
-    ("resnet", r"resnet\d+", {"cut": -2, "split": SPLITS + "resnet_split", "tags": ["cnn"]}),
-    ("resnext", r"resnext.*", {"cut": -2, "split": SPLITS + "resnet_split", "tags": ["cnn"]}),
-    ("wide_resnet", r"wide_resnet.*", {"cut": -2, "split": SPLITS + "resnet_split", "tags": ["cnn"]}),
-    ("squeezenet", r"squeezenet.*", {"cut": -1, "split": SPLITS + "squeezenet_split", "tags": ["cnn"]}),
-    ("densenet", r"densenet.*", {"cut": -1, "split": SPLITS + "densenet_split", "tags": ["cnn"]}),
-    ("vgg_bn", r"vgg\d+_bn", {"cut": -2, "split": SPLITS + "vgg_bn_split", "tags": ["cnn"]}),
-    ("vgg", r"vgg\d+", {"cut": -2, "split": SPLITS + "features_split", "tags": ["cnn"]}),
-    ("regnet", r"regnet_[xy]_.*", {"cut": -2, "split": SPLITS + "regnet_split", "tags": ["cnn"]}),
-    ("efficientnet_v2", r"efficientnet_v2_.*", {"cut": -2, "split": SPLITS + "features_split", "tags": ["cnn"]}),
-    ("efficientnet", r"efficientnet_b\d", {"cut": -2, "split": SPLITS + "features_split", "tags": ["cnn"]}),
-    ("mobilenet_v2", r"mobilenet_v2", {"cut": -1, "split": SPLITS + "features_split", "tags": ["cnn"]}),
-    ("mobilenet_v3", r"mobilenet_v3_.*", {"cut": -2, "split": SPLITS + "features_split", "tags": ["cnn"]}),
-    ("mnasnet", r"mnasnet.*", {"cut": -1, "split": SPLITS + "mnasnet_split", "tags": ["cnn"]}),
-    ("shufflenet_v2", r"shufflenet_v2_.*", {"cut": -1, "split": SPLITS + "shufflenet_split", "tags": ["cnn"]}),
-    ("convnext", r"convnext_.*", {"cut": -2, "split": SPLITS + "features_split", "tags": ["cnn"]}),
-    ("googlenet", r"googlenet", {
-        "cut": CUTS + "googlenet_body", "split": SPLITS + "googlenet_split", "tags": ["cnn"], "factory_kwargs": INCEPTION_KWARGS,
-    }),
-    ("inception_v3", r"inception_v3", {
-        "cut": CUTS + "inception_v3_body", "split": SPLITS + "inception_v3_split", "tags": ["cnn"],
-        "factory_kwargs": INCEPTION_KWARGS, "probe_size": 299,
-    }),
-    ("swin_v2", r"swin_v2_.*", {"cut": CUTS + "swin_body", "split": SPLITS + "swin_split", "tags": ["transformer"]}),
-    ("swin", r"swin_.*", {"cut": CUTS + "swin_body", "split": SPLITS + "swin_split", "tags": ["transformer"]}),
-    ("maxvit", r"maxvit_.*", {"cut": CUTS + "maxvit_body", "split": SPLITS + "maxvit_split", "tags": ["hybrid"], "probe_size": 224}),
-    ("vit", r"vit_.*", {"cut": CUTS + "vit_body", "split": SPLITS + "vit_split", "tags": ["transformer"], "pooled": True}),
+    ("alexnet", r"alexnet", _fields(-2, "alexnet_split")),
+    ("resnet", r"resnet\d+", _fields(-2, "resnet_split")),
+    ("resnext", r"resnext.*", _fields(-2, "resnet_split")),
+    ("wide_resnet", r"wide_resnet.*", _fields(-2, "resnet_split")),
+    ("squeezenet", r"squeezenet.*", _fields(-1, "squeezenet_split")),
+    ("densenet", r"densenet.*", _fields(-1, "densenet_split")),
+    ("vgg_bn", r"vgg\d+_bn", _fields(-2, "vgg_bn_split")),
+    ("vgg", r"vgg\d+", _fields(-2, "features_split")),
+    ("regnet", r"regnet_[xy]_.*", _fields(-2, "regnet_split")),
+    ("efficientnet_v2", r"efficientnet_v2_.*", _fields(-2, "features_split")),
+    ("efficientnet", r"efficientnet_b\d", _fields(-2, "features_split")),
+    ("mobilenet_v2", r"mobilenet_v2", _fields(-1, "features_split")),
+    ("mobilenet_v3", r"mobilenet_v3_.*", _fields(-2, "features_split")),
+    ("mnasnet", r"mnasnet.*", _fields(-1, "mnasnet_split")),
+    ("shufflenet_v2", r"shufflenet_v2_.*", _fields(-1, "shufflenet_split")),
+    ("convnext", r"convnext_.*", _fields(-2, "features_split")),
+    ("googlenet", r"googlenet", _fields("googlenet_body", "googlenet_split", factory_kwargs=INCEPTION_KWARGS)),
+    ("inception_v3", r"inception_v3", _fields("inception_v3_body", "inception_v3_split", factory_kwargs=INCEPTION_KWARGS, probe_size=299)),
+    ("swin_v2", r"swin_v2_.*", _fields("swin_body", "swin_split", "transformer")),
+    ("swin", r"swin_.*", _fields("swin_body", "swin_split", "transformer")),
+    ("maxvit", r"maxvit_.*", _fields("maxvit_body", "maxvit_split", "hybrid", probe_size=224)),
+    ("vit", r"vit_.*", _fields("vit_body", "vit_split", "transformer", pooled=True)),
 ]
 KEY_ORDER = (
     "name", "family", "factory", "factory_kwargs", "cut", "split", "pooled", "num_features", "default_weights",
@@ -78,7 +79,7 @@ HEADER = f"""\
 name = "torchvision"
 namespace = "torchvision"
 api_version = 1
-description = "every torchvision classification model as a body (fastai cuts and splits where fastai has them), and torchvision: weights"
+description = "every torchvision classification model as a body (fastai cuts and splits where fastai has some), torchvision: weights"
 
 [defaults.archs]
 stats = "imagenet"
@@ -117,7 +118,8 @@ def entry(name: str) -> dict[str, Any]:
     out["input_size"] = [3, crop, crop]
     out["num_features"] = num_features(out)
     acc = weights.meta.get("_metrics", {}).get("ImageNet-1K", {}).get("acc@1")
-    out["description"] = f"torchvision {name} ({weights.meta['num_params'] / 1e6:.1f}M params; {weights!r}: ImageNet top-1 {acc}%)"
+    params = weights.meta["num_params"] / 1e6
+    out["description"] = f"torchvision {name} ({params:.1f}M params; {weights!r}: ImageNet top-1 {acc}%)"
     return {k: out[k] for k in KEY_ORDER if k in out and out[k] not in ({}, None) and out[k] != DEFAULTS.get(k)}
 
 
@@ -139,7 +141,7 @@ def num_features(fields: dict[str, Any]) -> int:
 
 def _stats_name(mean: tuple[float, ...], std: tuple[float, ...]) -> str | list[list[float]]:
     for named, (m, s) in NAMED_STATS.items():
-        if all(abs(a - b) < 1e-9 for a, b in zip(mean + std, m + s)):
+        if all(abs(a - b) < 1e-9 for a, b in zip(mean + std, m + s, strict=True)):
             return named
     return [list(mean), list(std)]
 

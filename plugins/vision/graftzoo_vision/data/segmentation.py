@@ -270,8 +270,9 @@ class SegmentationDataLoaders:
         return self.batch_transform(batch, train)
 
     def encode_item(self, item: ImageItem) -> tuple[torch.Tensor]:
-        """One image (file, PIL image or (C, H, W) tensor) -> uint8 model input with batch dim 1 (valid steps)."""
-        return (self.valid_ds.tfm(item)[0][None],)
+        """One image (file, PIL image or (C, H, W) tensor) -> model input with batch dim 1 (valid steps)."""
+        x = self.valid_ds.tfm(item)[0][None]
+        return (self.batch_transform((x, torch.zeros(1, dtype=torch.long)), train=False)[0],)
 
     # ---- looking at the data ----------------------------------------------------------------------
     def show_batch(self, path: str | Path | None = None, max_n: int = 6, train: bool = True) -> Path:

@@ -197,10 +197,11 @@ class SiameseDataLoaders:
         return self.batch_transform(batch, train)
 
     def encode_item(self, item: tuple[ImageItem, ImageItem]) -> tuple[torch.Tensor, torch.Tensor]:
-        """One pair (files, PIL images or (C, H, W) tensors) -> the two uint8 inputs with batch dim 1."""
+        """One pair (files, PIL images or (C, H, W) tensors) -> the two model inputs with batch dim 1."""
         if not isinstance(item, (tuple, list)) or len(item) != 2:
             raise DataError("a Siamese model predicts on a pair: pass (image1, image2).")
-        return self.valid_ds.tfm(item[0])[None], self.valid_ds.tfm(item[1])[None]
+        first, second = self.valid_ds.tfm(item[0])[None], self.valid_ds.tfm(item[1])[None]
+        return self.batch_transform((first, second, torch.zeros(1, dtype=torch.long)), train=False)[:2]
 
     def show_batch(self, path: str | Path | None = None, max_n: int = 9, train: bool = True) -> Path:
         """Save up to `max_n` pairs of one batch side by side, titled same/different; returns the PNG's path."""
