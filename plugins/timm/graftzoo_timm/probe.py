@@ -2,8 +2,8 @@
 
 The probe runs the model on the meta device (shapes only, no arithmetic), its tensors swapped
 for meta ones for the duration, so it is cheap even for large models and leaves the real
-weights untouched. Models whose forward cannot run on meta are
-probed with a real forward on a small zero input instead.
+weights untouched. Models whose forward cannot run on meta are probed with a real forward on a
+small zero input instead.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ class _ProbeNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[Any, Any, set[str], set[str]]:
         names_by_id: dict[int, list[str]] = {}
-        for name, tensor in _tensors(self.model, remove_duplicate=False):
+        for name, tensor in _tensors(self.model):
             names_by_id.setdefault(id(tensor), []).append(name)
         with _UseRecorder(names_by_id) as recorder:
             features = self.model.forward_features(x)
@@ -140,7 +140,7 @@ def unused_modules(model: nn.Module, called: set[int], used: set[str]) -> tuple[
             continue
         if any(id(m) in called for m in module.modules()):
             continue
-        names = [f"{name}.{n}" for n, _ in _tensors(module, remove_duplicate=False)]
+        names = [f"{name}.{n}" for n, _ in _tensors(module)]
         if names and not any(n in used for n in names):
             unused.append(name)
     return tuple(unused)
@@ -183,6 +183,7 @@ def _real_forward(net: nn.Module, input_size: tuple[int, int, int]) -> Any:
     return net(torch.zeros(1, *input_size, device=device))
 
 
-def _tensors(net: nn.Module, remove_duplicate: bool = True) -> list[tuple[str, torch.Tensor]]:
-    return list(net.named_parameters(remove_duplicate=remove_duplicate)) + list(net.named_buffers(remove_duplicate=remove_duplicate))
+def _tensors(net: nn.Module) -> list[tuple[str, torch.Tensor]]:
+    """Every parameter and buffer under every name it has (shared ones more than once)."""
+    return list(net.named_parameters(remove_duplicate=False)) + list(net.named_buffers(remove_duplicate=False))
 

@@ -9,7 +9,12 @@ from graftzoo.lazy import lazy_exports
 
 _LAZY = {
     "ImageDataLoaders": "graftzoo_vision.data",
+    "SegmentationDataLoaders": "graftzoo_vision.data.segmentation",
+    "SiameseDataLoaders": "graftzoo_vision.data.siamese",
     "vision_learner": "graftzoo_vision.learner",
+    "unet_learner": "graftzoo_vision.unet_learner",
+    "siamese_learner": "graftzoo_vision.siamese_learner",
+    "embed": "graftzoo_vision.embed",
     "create_head": "graftzoo_vision.classify_head",
     "AdaptiveConcatPool2d": "graftzoo_vision.layers",
     "ClassificationInterpretation": "graftzoo_vision.interpret",

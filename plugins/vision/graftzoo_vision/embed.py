@@ -40,7 +40,9 @@ def _preprocessing(obj: Any, model: nn.Module, size: int | None) -> tuple[Any, l
     return stats, info.get("input_size") or [n_in, *model.body.spec.input_size[1:]]
 
 
-def embed(model_or_learner: Any, images: Any, *, bs: int = 64, pool: str = "avg", size: int | None = None) -> torch.Tensor:
+def embed(
+    model_or_learner: Any, images: Any, *, bs: int = 64, pool: str = "avg", size: int | None = None
+) -> torch.Tensor:
     """Float32 (N, C) embeddings of `images` from the body of a grafted model (or a Learner's).
 
     `images` are what `predict` takes: paths, PIL images, or (C, H, W) / (N, C, H, W) tensors,
@@ -50,7 +52,9 @@ def embed(model_or_learner: Any, images: Any, *, bs: int = 64, pool: str = "avg"
     """
     model = getattr(model_or_learner, "model", model_or_learner)
     if not hasattr(model, "body") or not hasattr(model, "config"):
-        raise ConfigError(f"embed needs a model made by graftzoo.graft (or a Learner holding one), got {type(model).__name__}")
+        raise ConfigError(
+            f"embed needs a model made by graftzoo.graft (or a Learner holding one), got {type(model).__name__}"
+        )
     stats, input_size = _preprocessing(model_or_learner, model, size)
     batch = to_batch(images, stats=stats, input_size=input_size, n_in=model.config["n_in"])
     device = next((p.device for p in model.parameters()), torch.device("cpu"))

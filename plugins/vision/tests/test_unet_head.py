@@ -143,3 +143,39 @@ def test_bad_img_size_is_refused() -> None:
     with pytest.raises(ConfigError, match="img_size"):
         unet_head(model("xresnet18").body, 2, img_size=[64, 64, 3])
 
+
+
+class Permute(nn.Module):
+    def __init__(self, *dims: int) -> None:
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(*self.dims)
+
+
+class ChannelsLastStages(nn.Module):
+    """A non-sequential net whose first two stages output (B, H, W, C), as some timm models do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1), Permute(0, 2, 3, 1))
+        self.stage1 = nn.Sequential(Permute(0, 3, 1, 2), nn.Conv2d(8, 16, 3, 2, 1), Permute(0, 2, 3, 1))
+        self.stage2 = nn.Sequential(Permute(0, 3, 1, 2), nn.Conv2d(16, 32, 3, 2, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.stage2(self.stage1(self.stem(x)))
+
+
+def test_feature_info_stages_of_a_non_sequential_body_with_nhwc_maps() -> None:
+    info = [{"module": "stem", "num_chs": 8, "reduction": 2, "layout": "NHWC"},
+            {"module": "stage1", "num_chs": 16, "reduction": 4, "layout": "NHWC"},
+            {"module": "stage2", "num_chs": 32, "reduction": 8}]
+    body = Body(ChannelsLastStages(), spec=ArchSpec(name="test/nhwc", factory="torch.nn:Identity"), feature_info=info)
+    head = unet_head(body, 2, img_size=32)
+    assert [(t.name, t.channels, t.nhwc) for t in head.taps] == [("stem", 8, True), ("stage1", 16, True)]
+    with torch.no_grad():
+        assert head.eval().graft_forward(body, torch.randn(2, 3, 40, 36)).shape == (2, 2, 40, 36)
+    wrong = [{"module": "nowhere", "num_chs": 8, "reduction": 2}, *info]
+    with pytest.raises(ConfigError, match="nowhere"):
+        unet_head(Body(ChannelsLastStages(), spec=body.spec, feature_info=wrong), 2)

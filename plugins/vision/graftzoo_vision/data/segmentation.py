@@ -40,7 +40,7 @@ def open_mask(item: MaskItem) -> torch.Tensor:
     if isinstance(item, torch.Tensor):
         mask = item[0] if item.ndim == 3 and item.shape[0] == 1 else item
         if mask.ndim != 2 or mask.is_floating_point():
-            raise DataError(f"a mask tensor must hold integer class indices, (H, W), got {mask.dtype} {tuple(item.shape)}.")
+            raise DataError(f"a mask tensor must be integer class indices (H, W), got {mask.dtype} {tuple(item.shape)}")
         return mask.long()
     try:
         img = item if isinstance(item, Image.Image) else Image.open(item)

@@ -214,7 +214,8 @@ class SiameseDataLoaders:
 
     def __repr__(self) -> str:
         return (f"SiameseDataLoaders(train={len(self.train_ds)}, valid={len(self.valid_ds)}, "
-                f"classes={len(self.classes)}, size={self.size}, presize={self.presize}, n_in={self.n_in}, bs={self.bs})")
+                f"classes={len(self.classes)}, size={self.size}, presize={self.presize}, n_in={self.n_in}, "
+                f"bs={self.bs})")
 
     def _loader(self, ds: Dataset, sampler: PairSampler, drop_last: bool) -> DataLoader:
         return DataLoader(ds, batch_size=self.bs, sampler=sampler, drop_last=drop_last, num_workers=self.num_workers,
