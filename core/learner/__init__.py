@@ -1,5 +1,6 @@
 """graftzoo.learner: fastai-style training (Learner, callbacks, schedules, lr_find, checkpoints)."""
 
+from graftzoo.learner.bn_freeze import BnFreeze
 from graftzoo.learner.callback import (
     EVENTS,
     Callback,
@@ -34,7 +35,7 @@ from graftzoo.learner.schedule import (
 from graftzoo.learner.splitting import check_param_groups, resolve_param_groups
 
 __all__ = [
-    "BF16", "EVENTS", "FP16", "Callback", "CancelBackwardException", "CancelBatchException",
+    "BF16", "BnFreeze", "EVENTS", "FP16", "Callback", "CancelBackwardException", "CancelBatchException",
     "CancelEpochException", "CancelFitException", "CancelStepException", "CancelTrainException",
     "CancelValidException", "GatherPreds", "LRFinder", "Learner", "NanGuard", "ParamScheduler",
     "Precision", "ProgressCallback", "Recorder", "check_param_groups", "combine_scheds",

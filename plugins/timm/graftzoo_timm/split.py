@@ -29,7 +29,10 @@ def matcher_groups(model: nn.Module) -> list[list[nn.Parameter]]:
     from timm.models import group_parameters
 
     params = dict(model.named_parameters())
-    by_layer = group_parameters(model, model.group_matcher(coarse=True))
+    try:
+        by_layer = group_parameters(model, model.group_matcher(coarse=True))
+    except (AssertionError, NotImplementedError):  # RDNet has no coarse matcher
+        return []
     groups = [[params[name] for name in by_layer[layer] if name in params] for layer in sorted(by_layer)]
     return [group for group in groups if group]
 

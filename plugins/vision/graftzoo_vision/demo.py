@@ -13,7 +13,7 @@ from typing import Any
 ARCH = "timm/tf_efficientnet_lite0"
 SIZE = 64
 SEED = 42
-EPOCHS = 3
+EPOCHS = 5
 
 
 def digits_loaders(size: int = SIZE, bs: int = 64, seed: int = SEED) -> Any:
@@ -36,10 +36,10 @@ def train_digits(weights: str | None, epochs: int, out: Path | None = None, quie
     torch.manual_seed(SEED)
     dls = digits_loaders()
     learn = vision_learner(dls, ARCH, weights=weights, path=out or ".")
-    lr = 2e-3
+    lr = 1e-2
     if out is not None:
-        found = learn.lr_find(num_it=60, plot_path=out / "lr_find.png", show_plot=True)
-        lr = float(min(max(found.valley, 1e-4), 1e-2))
+        found = learn.lr_find(num_it=50, plot_path=out / "lr_find.png", show_plot=True)
+        lr = float(min(max(found.minimum, 1e-3), 1e-2))
         print(f"lr_find suggests valley={found.valley:.2e}, minimum={found.minimum:.2e}; using base_lr={lr:.2e}")
     if quiet:
         with learn.quiet():

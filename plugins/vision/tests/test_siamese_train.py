@@ -10,7 +10,7 @@ import torch
 
 import graftzoo
 from graftzoo.errors import GraftzooError
-from graftzoo.learner import Callback
+from graftzoo.learner import BnFreeze
 from graftzoo_vision.data.siamese import SiameseDataLoaders
 from graftzoo_vision.datasets import digits
 from graftzoo_vision.siamese_learner import siamese_learner
@@ -24,14 +24,6 @@ def _one_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-class FrozenBodyEval(Callback):
-    """Keep the frozen pretrained body in eval mode while training (fastai's BnFreeze): its BatchNorm
-    layers keep their ImageNet statistics instead of following each batch of digits."""
-
-    def before_train(self) -> None:
-        self.learn.model.body.eval()
 
 
 def _packaged_weights_or_skip() -> None:
@@ -57,7 +49,7 @@ def test_siamese_on_digit_pairs_is_clearly_above_chance() -> None:
     learn = siamese_learner(dls, ARCH, weights=WEIGHTS, train_bn=False, quiet=True)
     assert learn.model.body.weights == WEIGHTS and len(learn.param_lists) == 2
     start = time.perf_counter()
-    learn.fit_one_cycle(6, 3e-3, cbs=[FrozenBodyEval()])
+    learn.fit_one_cycle(6, 3e-3, cbs=[BnFreeze()])
     _, accuracy = learn.validate()
     print(f"\nSiamese on digit pairs: accuracy {accuracy:.3f} on {len(dls.valid_pairs)} fixed valid pairs, "
           f"{time.perf_counter() - start:.0f} s for 6 epochs of {len(dls.train_ds)} pairs")
