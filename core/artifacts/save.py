@@ -14,7 +14,7 @@ from graftzoo.artifacts.atomic import atomic_folder
 from graftzoo.artifacts.fingerprint import source_fingerprint
 from graftzoo.artifacts.metadata import Provenance, now, provenance, versions
 from graftzoo.artifacts.model_card import render_card
-from graftzoo.artifacts.schema import CARD_FILE, CONFIG_FILE, FORMAT_VERSION, TENSORS_FILE, validate_config
+from graftzoo.artifacts.schema import CARD_FILE, CONFIG_FILE, FORMAT_VERSION, TENSORS_FILE, classes_fit, validate_config
 from graftzoo.artifacts.tensors import BODY_PREFIX, trained_tensors
 from graftzoo.errors import ArtifactError
 
@@ -42,9 +42,9 @@ def save_head(
     prov = provenance(model_or_learner, metrics=metrics, vocab=vocab)
     model = prov.model
     config = model.config
-    if prov.classes is not None and len(prov.classes) != config["n_out"]:
+    if prov.classes is not None and not classes_fit(config["n_out"], len(prov.classes)):
         raise ArtifactError(
-            f"{len(prov.classes)} class names for a head with n_out={config['n_out']} outputs: pass vocab= with one name per output"
+            f"{len(prov.classes)} class names for a head with n_out={config['n_out']} outputs: pass vocab= with one name per output (two for a binary head with one output)"
         )
     if not (config["cut"] is None or isinstance(config["cut"], (int, str))):
         raise ArtifactError("the body was cut with a callable: pass cut as a 'module:attr' string so the head can be rebuilt")

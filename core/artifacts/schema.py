@@ -136,7 +136,7 @@ def validate_config(data: Any, source: str | Path = CONFIG_FILE) -> dict[str, An
         raise ArtifactError(f"{source} lacks {missing}: it is not a complete saved head. Save or pull it again.")
     problems = [f"{key!r} must be {why} (got {_short(data[key])})" for key, check in FIELDS.items() if (why := check(data[key]))]
     for key in ("classes",):
-        if isinstance(data.get(key), list) and isinstance(data.get("n_out"), int) and len(data[key]) != data["n_out"]:
+        if isinstance(data.get(key), list) and isinstance(data.get("n_out"), int) and not classes_fit(data["n_out"], len(data[key])):
             problems.append(f"{key!r} has {len(data[key])} names for n_out={data['n_out']} outputs")
     if not isinstance(data.get("training", {}), dict):
         problems.append("'training' must be a JSON object when present")
@@ -145,6 +145,11 @@ def validate_config(data: Any, source: str | Path = CONFIG_FILE) -> dict[str, An
     if problems:
         raise ArtifactError(f"{source} is not a valid saved head: " + "; ".join(problems) + ". Save or pull it again.")
     return data
+
+
+def classes_fit(n_out: int, n_classes: int) -> bool:
+    """One class name per output, or two names for a binary head with one output (negative, positive)."""
+    return n_classes == n_out or (n_out == 1 and n_classes == 2)
 
 
 def read_config(folder: Path) -> dict[str, Any]:

@@ -126,8 +126,9 @@ def test_binary_artifact_round_trip_names_its_one_map(tmp_path: Path) -> None:
     dls = make_dls(classes=2)
     learn = unet_learner(dls, "vision/xresnet18", weights=None, n_out=1)
     perturb(learn.model)
-    folder = save_head(learn, tmp_path / "binary-head", vocab=["bar"])  # one output map, one name
+    folder = save_head(learn, tmp_path / "binary-head")  # one output map, the two codes of the data
     loaded = load_head(folder)
+    assert loaded.vocab == list(dls.vocab) and len(loaded.vocab) == 2
     masks, probs = loaded.predict(dls.valid_ds.items[0])
     x = dls.encode_item(dls.valid_ds.items[0])[0]
     learn.model.eval()
