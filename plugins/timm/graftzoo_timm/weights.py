@@ -33,7 +33,9 @@ class TimmWeights(WeightSource):
             return url_file(cfg.url)
         if cfg.file:
             return Path(cfg.file)
-        raise WeightsError(f"timm knows no location for the weights {ref!r}; pick another tag (`timm.list_pretrained('{cfg.architecture}*')`)")
+        raise WeightsError(
+            f"timm knows no location for the weights {ref!r}; pick another tag (`timm.list_pretrained('{cfg.architecture}*')`)"
+        )
 
 
 def pretrained_cfg(ref: str) -> Any:
@@ -51,7 +53,8 @@ def pretrained_cfg(ref: str) -> Any:
     if cfg is None:
         known = sorted(get_arch_pretrained_cfgs(name))
         if known:
-            raise WeightsError(f"timm has no pretrained tag {name!r}; {name.split('.')[0]} has: {', '.join('timm:' + k for k in known)}")
+            tags = ", ".join(f"timm:{k}" for k in known)
+            raise WeightsError(f"timm has no pretrained tag {name!r}; {name.split('.')[0]} has: {tags}")
         close = timm.list_models(f"{name.split('.')[0][:6]}*")[:8]
         raise WeightsError(f"timm has no model {name.split('.')[0]!r} (from {ref!r}); similar models: {close}")
     return cfg
@@ -77,5 +80,7 @@ def url_file(url: str) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         torch.hub.download_url_to_file(url, str(target), progress=True)
     except Exception as exc:
-        raise WeightsError(f"cannot download {url} to {target} ({type(exc).__name__}: {exc}); put the file there by hand") from exc
+        raise WeightsError(
+            f"cannot download {url} to {target} ({type(exc).__name__}: {exc}); put the file there by hand"
+        ) from exc
     return target
