@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import tempfile
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,19 @@ def graftzoo_home() -> Path:
 
 
 def cache_key(records: list[PluginRecord]) -> str:
-    """A digest of every loaded plugin's distribution, version and manifest."""
+    """A digest of every plugin's distribution, version and manifest, and of the versions of the
+    libraries a plugin lists under `cache_on` (timm's catalogue changes with timm, not the plugin)."""
     parts = sorted(f"{r.distribution}=={r.version}:{r.name}:{r.manifest_digest}:{r.status}" for r in records)
+    libraries = sorted({lib for r in records if r.manifest for lib in r.manifest.cache_on})
+    parts += [f"{lib}=={_installed_version(lib)}" for lib in libraries]
     return hashlib.sha256("\n".join([f"format {CACHE_FORMAT}", *parts]).encode()).hexdigest()[:24]
+
+
+def _installed_version(distribution: str) -> str:
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "absent"
 
 
 class ListingCache:

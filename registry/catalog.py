@@ -111,8 +111,9 @@ class Registry:
             return {}
         try:
             details = self._call_hook(record, "graftzoo_describe_arch", name=spec.name) or {}
-        except Exception as exc:
-            self._fail(record, exc)
+        except Exception as exc:  # one arch that cannot be described does not fail its plugin
+            if self.strict:
+                raise PluginError(f"plugin {record.name!r} cannot describe {spec.name!r}: {exc}") from exc
             return {}
         self.cache.put("describe", spec.name, details)
         return details

@@ -28,6 +28,7 @@ class PluginManifest:
     description: str = ""
     hooks: str | None = None
     dynamic: tuple[str, ...] = ()
+    cache_on: tuple[str, ...] = ()
     entries: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     suggest: dict[str, str] = field(default_factory=dict)
 
@@ -59,6 +60,7 @@ def read_manifest(path: Path, default_name: str) -> PluginManifest:
         description=plugin.get("description", ""),
         hooks=plugin.get("hooks"),
         dynamic=dynamic,
+        cache_on=tuple(plugin.get("cache_on", ())),
         entries=entries,
         suggest=dict(data.get("suggest", {})),
     )

@@ -130,3 +130,32 @@ def test_described_details_are_cached(fake_plugin_site: FakePluginSite, monkeypa
     registry = fake_plugin_site.registry()
     assert registry.get_arch("dyn/net1").num_features == 512
     assert registry.cache.get("describe", "dyn/net1") == {"num_features": 512}
+
+
+def test_listing_is_rebuilt_when_a_cache_on_library_changes(
+    fake_plugin_site: FakePluginSite, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    counter = tmp_path / "calls"
+    monkeypatch.setenv("FAKE_HOOK_COUNTER", str(counter))
+    manifest = '[plugin]\nnamespace = "dyn"\napi_version = 1\nhooks = "dyn_dist.hooks"\ndynamic = ["archs"]\ncache_on = ["zoolib"]\n'
+    fake_plugin_site.add("dyn-dist", plugin="dyn", manifest=manifest, modules={"hooks.py": DYNAMIC_HOOKS})
+    library = fake_plugin_site.root / "zoolib-1.0.dist-info"
+    library.mkdir()
+    (library / "METADATA").write_text("Metadata-Version: 2.1\nName: zoolib\nVersion: 1.0\n")
+    fake_plugin_site.registry().names("archs")
+    fake_plugin_site.registry().names("archs")
+    assert counter.read_text() == "1"
+    library.rename(fake_plugin_site.root / "zoolib-2.0.dist-info")
+    (fake_plugin_site.root / "zoolib-2.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: zoolib\nVersion: 2.0\n")
+    fake_plugin_site.forget_modules()
+    fake_plugin_site.registry().names("archs")
+    assert counter.read_text() == "2"
+
+
+def test_an_arch_that_cannot_be_described_does_not_fail_its_plugin(fake_plugin_site: FakePluginSite) -> None:
+    hooks = "from graftzoo.registry.hookspecs import hookimpl\n\n@hookimpl\ndef graftzoo_describe_arch(name):\n    raise RuntimeError('no meta device for ' + name)\n"
+    manifest = arch_manifest("odd", "thing").replace("api_version = 1", 'api_version = 1\nhooks = "odd_dist.hooks"')
+    fake_plugin_site.add("odd-dist", plugin="odd", manifest=manifest, modules={"hooks.py": hooks})
+    registry = fake_plugin_site.registry()
+    assert registry.get_arch("odd/thing").num_features is None
+    assert {r.name: r.status for r in registry.records} == {"odd": "ok"}
