@@ -20,6 +20,8 @@ class Head(nn.Module):
     apply it their own way.
     """
 
+    n_inputs = 1  # images per example the grafted model takes (a siamese head takes 2)
+
     def graft_forward(self, body: nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
         return self(body(*inputs))
 

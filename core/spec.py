@@ -97,11 +97,27 @@ class WeightSourceSpec:
         return _jsonable(dataclasses.asdict(self))
 
 
+@dataclass(frozen=True)
+class HubSpec:
+    """A registered hub, serving references `scheme://ns/name[@rev]`: `factory() -> hub` with push/pull."""
+
+    name: str
+    scheme: str
+    factory: str
+    description: str = ""
+    plugin: str = ""
+    distribution: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(dataclasses.asdict(self))
+
+
 SPEC_CLASSES: dict[str, type] = {
     "archs": ArchSpec,
     "heads": HeadSpec,
     "tasks": TaskSpec,
     "weights": WeightSourceSpec,
+    "hubs": HubSpec,
 }
 
 

@@ -62,11 +62,19 @@ class Registry:
 
     def weight_source_for(self, scheme: str) -> Any:
         """The weight source spec serving references `scheme:...`."""
-        for spec in self._specs("weights").values():
-            if spec[0].scheme == scheme:
-                return spec[0]
-        known = sorted(s[0].scheme for s in self._specs("weights").values())
-        raise PluginError(f"no weight source serves '{scheme}:' references; registered schemes: {known}")
+        return self.by_scheme("weights", scheme)
+
+    def schemes(self, kind: str) -> list[str]:
+        """The schemes that registered weight sources or hubs serve."""
+        return sorted({claims[0].scheme for claims in self._specs(kind).values()})
+
+    def by_scheme(self, kind: str, scheme: str) -> Any:
+        """The weight source or hub spec serving references of `scheme`."""
+        for claims in self._specs(kind).values():
+            if claims[0].scheme == scheme:
+                return claims[0]
+        word = "weight source" if kind == "weights" else "hub"
+        raise PluginError(f"no {word} serves '{scheme}:' references; registered schemes: {self.schemes(kind)}")
 
     def collisions(self, kind: str) -> dict[str, list[str]]:
         """Full names claimed by more than one plugin, with the claiming distributions."""

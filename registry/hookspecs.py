@@ -34,6 +34,11 @@ def graftzoo_weights() -> list[dict[str, Any]]:
     """Weight source entries that cannot be listed statically."""
 
 
+@hookspec
+def graftzoo_hubs() -> list[dict[str, Any]]:
+    """Hub entries that cannot be listed statically."""
+
+
 @hookspec(firstresult=True)
 def graftzoo_describe_arch(name: str) -> dict[str, Any] | None:
     """Details of one arch that are costly to compute (`num_features`); cached once computed."""

@@ -9,7 +9,7 @@ from typing import Iterable, Mapping
 from graftzoo.errors import AmbiguousNameError, UnknownNameError
 
 DEFAULT_PREFERENCE = ("vision", "torchvision", "timm")
-KIND_WORDS = {"archs": "arch", "heads": "head", "tasks": "task", "weights": "weight source"}
+KIND_WORDS = {"archs": "arch", "heads": "head", "tasks": "task", "weights": "weight source", "hubs": "hub"}
 
 
 def namespace_preference() -> tuple[str, ...]:

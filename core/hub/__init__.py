@@ -8,14 +8,13 @@
 from __future__ import annotations
 
 from graftzoo.hub.errors import HubAuthError, HubError, HubOfflineError, RepoNotFoundError, RevisionNotFoundError
-from graftzoo.hub.front import HUBS, get_hub, pull_folder, push_folder
+from graftzoo.hub.front import get_hub, pull_folder, push_folder
 from graftzoo.hub.hf import HfHub
 from graftzoo.hub.local import LocalHub, default_root
 from graftzoo.hub.refs import HubRef, parse_ref
 from graftzoo.hub.revision import Revision
 
 __all__ = [
-    "HUBS",
     "HfHub",
     "HubAuthError",
     "HubError",

@@ -6,21 +6,23 @@ import os
 from pathlib import Path
 from typing import Any
 
-from graftzoo.errors import ConfigError
-from graftzoo.hub.hf import HfHub
-from graftzoo.hub.local import LocalHub
-from graftzoo.hub.refs import HUB_KINDS, HubRef, parse_ref
+from graftzoo.errors import ConfigError, PluginError
+from graftzoo.hub.refs import HubRef, parse_ref
 from graftzoo.hub.revision import Revision
+from graftzoo.imports import import_attr
 
-HUBS: dict[str, type[LocalHub] | type[HfHub]] = {"local": LocalHub, "hf": HfHub}
-_BRANCH_ARG = {"local": "branch", "hf": "revision"}
+_BRANCH_ARG = {"hf": "revision"}  # hubs take the branch to push to as `branch`, the HF client says `revision`
 
 
-def get_hub(kind: str) -> LocalHub | HfHub:
-    """A hub of that kind ('local' or 'hf'), configured from the environment."""
-    if kind not in HUBS:
-        raise ConfigError(f"Unknown hub {kind!r}: use one of {', '.join(HUB_KINDS)}.")
-    return HUBS[kind]()
+def get_hub(kind: str) -> Any:
+    """The registered hub serving `kind://` references ('local', 'hf', or a plugin's), configured from the environment."""
+    from graftzoo.registry import current
+
+    try:
+        spec = current().by_scheme("hubs", kind)
+    except PluginError as exc:
+        raise ConfigError(f"Unknown hub {kind!r}: {exc}") from None
+    return import_attr(spec.factory)()
 
 
 def push_folder(
@@ -38,7 +40,7 @@ def push_folder(
     kind = hub or ref.hub
     target = get_hub(kind)
     if ref.revision is not None:
-        kw.setdefault(_BRANCH_ARG[kind], ref.revision)
+        kw.setdefault(_BRANCH_ARG.get(kind, "branch"), ref.revision)
     return target.push(folder, ref.repo_id, **kw)
 
 

@@ -29,6 +29,13 @@ class HubRef:
         return f"{self.hub}://{self.repo_id}{rev}"
 
 
+def hub_schemes() -> list[str]:
+    """The built-in hubs plus those plugins register (read from manifests, without importing them)."""
+    from graftzoo.registry import current
+
+    return sorted(set(HUB_KINDS) | set(current().schemes("hubs")))
+
+
 def validate_repo_id(repo_id: str) -> str:
     """Return `repo_id` if it is `ns/name` made of safe characters, else raise ConfigError."""
     if not isinstance(repo_id, str) or not _REPO_ID.match(repo_id) or ".." in repo_id:
@@ -58,10 +65,9 @@ def parse_ref(ref: str | HubRef) -> HubRef:
     hub = DEFAULT_HUB
     if "://" in text:
         hub, text = text.split("://", 1)
-        if hub not in HUB_KINDS:
-            raise ConfigError(
-                f"Unknown hub {hub!r} in {ref!r}: use one of {', '.join(HUB_KINDS)} (e.g. {_EXAMPLE})."
-            )
+        known = hub_schemes()
+        if hub not in known:
+            raise ConfigError(f"Unknown hub {hub!r} in {ref!r}: use one of {', '.join(known)} (e.g. {_EXAMPLE}).")
     repo_id, sep, revision = text.partition("@")
     try:
         validate_repo_id(repo_id)

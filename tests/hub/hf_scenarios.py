@@ -108,7 +108,34 @@ def unreachable(work: Path, ns: str) -> dict[str, Any]:
             "push": _error(lambda: hub.push(write_artifact(work / "a"), f"{ns}/head"))}
 
 
+def weights(work: Path, ns: str) -> dict[str, Any]:
+    """Push a body's full weights as model.safetensors, then build the body from `hf://` references."""
+    import torch
+    from safetensors.torch import save_file
+
+    import graftzoo
+    from graftzoo.imports import import_attr
+
+    spec = graftzoo.get_arch("vision/xresnet18")
+    torch.manual_seed(3)
+    full = import_attr(spec.factory)()
+    folder = work / "weights"
+    folder.mkdir(parents=True)
+    save_file({k: v.contiguous() for k, v in full.state_dict().items()}, str(folder / "model.safetensors"))
+    (folder / "alt").mkdir()
+    save_file({k: v.contiguous() for k, v in full.state_dict().items()}, str(folder / "alt" / "w.safetensors"))
+    sha = HfHub().push(folder, f"{ns}/xr18").sha
+    expected = full.state_dict()
+    out = {}
+    for ref in (f"hf://{ns}/xr18", f"hf://{ns}/xr18@{sha}", f"hf://{ns}/xr18@main/alt/w.safetensors"):
+        body = graftzoo.create_body("vision/xresnet18", weights=ref)
+        out[ref] = all(torch.equal(v, expected[k]) for k, v in body.net.state_dict().items())
+    out["missing_file"] = _error(lambda: graftzoo.create_body("vision/xresnet18", weights=f"hf://{ns}/xr18/nope.safetensors"))
+    out["missing_repo"] = _error(lambda: graftzoo.create_body("vision/xresnet18", weights=f"hf://{ns}/absent"))
+    return out
+
+
 if __name__ == "__main__":
     name, workdir, *rest = sys.argv[1:]
-    scenario = {f.__name__: f for f in (roundtrip, front, errors, pull_sha, offline, unreachable)}[name]
+    scenario = {f.__name__: f for f in (roundtrip, front, errors, pull_sha, offline, unreachable, weights)}[name]
     print(json.dumps(scenario(Path(workdir), *rest)))

@@ -55,3 +55,22 @@ def test_importing_the_hubs_does_not_import_huggingface_hub() -> None:
 
     code = "import sys, graftzoo.hub; assert 'huggingface_hub' not in sys.modules, 'imported'"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_a_plugin_can_register_a_hub(fake_plugin_site, artifact: Path, read_tree, tmp_path: Path) -> None:
+    hub_module = f'''
+from graftzoo.hub.local import LocalHub
+
+class VaultHub(LocalHub):
+    kind = "vault"
+
+    def __init__(self):
+        super().__init__(root={str(tmp_path / "vault")!r})
+'''
+    manifest = '[plugin]\nnamespace = "vault"\napi_version = 1\n[[hubs]]\nname = "vault"\nscheme = "vault"\nfactory = "vault_dist.hub:VaultHub"\n'
+    fake_plugin_site.add("vault-dist", plugin="vault", manifest=manifest, modules={"hub.py": hub_module})
+    registry = fake_plugin_site.registry(include_installed=True)
+    assert "vault/vault" in registry.names("hubs") and "core/local" in registry.names("hubs")
+    revision = push_folder(artifact, "vault://alice/pets")
+    assert (tmp_path / "vault" / "alice" / "pets").is_dir()
+    assert read_tree(pull_folder(f"vault://alice/pets@{revision.sha}")) == read_tree(artifact)

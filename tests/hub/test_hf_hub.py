@@ -105,3 +105,12 @@ def test_unreachable_hub_fails_fast(run_hf: RunHf) -> None:
         assert "HF_ENDPOINT" in out[case]["message"]
         assert out[case]["seconds"] < 5
 
+
+
+def test_hf_weight_source_loads_a_body_by_branch_sha_and_file(run_hf: RunHf) -> None:
+    out = run_hf("weights")
+    loaded = {ref: ok for ref, ok in out.items() if ref.startswith("hf://")}
+    assert len(loaded) == 3 and all(loaded.values()), loaded
+    assert out["missing_file"]["type"] is not None and "GraftzooError" in out["missing_file"]["mro"]
+    assert "nope.safetensors" in out["missing_file"]["message"] or "missing" in out["missing_file"]["message"]
+    assert "RepoNotFoundError" in out["missing_repo"]["mro"]

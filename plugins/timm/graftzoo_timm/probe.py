@@ -88,7 +88,7 @@ def probe_model(model: nn.Module, input_size: tuple[int, int, int], fallback_siz
         return FeatureProbe(layout, int(channels), unused_modules(model, set(calls), feature_uses))
     if not isinstance(pooled, torch.Tensor) or pooled.dim() != 2:
         raise ConfigError(
-            f"{type(model).__name__}'s pre-logits features have shape {_shape(pooled)}, not (batch, channels): "
+            f"{type(model).__name__}'s pre-logits features have shape {tuple(getattr(pooled, 'shape', ()))}, not (batch, channels): "
             "pass cut=<int or callable> to cut this model yourself"
         )
     return FeatureProbe(POOLED, int(pooled.shape[-1]), unused_modules(model, set(calls), all_uses))

@@ -72,44 +72,49 @@ class ConfusionMetric(Metric):
         return None if self.cm is None else self.cm.double().cpu()
 
 
-class ForegroundAccuracy(ConfusionMetric):
-    """Accuracy over the pixels whose target is not the background `bkg_idx` (fastai's foreground_acc)."""
-
-    name = "foreground_acc"
+class ForegroundMetric(ConfusionMetric):
+    """A confusion metric that sets the background class `bkg_idx` apart."""
 
     def __init__(self, bkg_idx: int = 0, ignore_index: int | None = None) -> None:
         self.bkg_idx = bkg_idx
         super().__init__(ignore_index)
 
-    @property
-    def value(self) -> float | None:
+    def _foreground(self) -> tuple[Tensor, Tensor] | None:
+        """(confusion matrix, mask of the foreground classes), or None before any batch."""
         cm = self._matrix()
         if cm is None:
             return None
         fg = torch.ones(cm.shape[0], dtype=torch.bool)
         fg[self.bkg_idx] = False
+        return cm, fg
+
+
+class ForegroundAccuracy(ForegroundMetric):
+    """Accuracy over the pixels whose target is not the background `bkg_idx` (fastai's foreground_acc)."""
+
+    name = "foreground_acc"
+
+    @property
+    def value(self) -> float | None:
+        if (found := self._foreground()) is None:
+            return None
+        cm, fg = found
         total = cm[fg].sum()
         return float(cm.diag()[fg].sum() / total) if total > 0 else None
 
 
-class Dice(ConfusionMetric):
+class Dice(ForegroundMetric):
     """Dice of foreground against background over the whole set: 2|P∩T| / (|P| + |T|), where P and T
     are the pixels predicted and labelled as any class but `bkg_idx` (fastai's Dice for two classes).
     None when neither predictions nor targets have foreground."""
 
     name = "dice"
 
-    def __init__(self, bkg_idx: int = 0, ignore_index: int | None = None) -> None:
-        self.bkg_idx = bkg_idx
-        super().__init__(ignore_index)
-
     @property
     def value(self) -> float | None:
-        cm = self._matrix()
-        if cm is None:
+        if (found := self._foreground()) is None:
             return None
-        fg = torch.ones(cm.shape[0], dtype=torch.bool)
-        fg[self.bkg_idx] = False
+        cm, fg = found
         inter, pred_fg, targ_fg = cm[fg][:, fg].sum(), cm[:, fg].sum(), cm[fg].sum()
         return float(2 * inter / (pred_fg + targ_fg)) if pred_fg + targ_fg > 0 else None
 

@@ -15,6 +15,8 @@ from graftzoo_vision.classify_head import create_head
 class SiameseHead(Head):
     """Seed 001's Siamese model: `head(cat([body(x1), body(x2)], dim=1))` over `nf * 2` features."""
 
+    n_inputs = 2
+
     def __init__(self, nf: int, n_out: int, pool: bool = True, **kwargs: Any) -> None:
         super().__init__()
         self.layers = create_head(nf * 2, n_out, pool=pool, **kwargs)

@@ -102,3 +102,10 @@ def test_artifact_round_trip(dls: SiameseDataLoaders, weights_ref: str, tmp_path
     assert loaded.vocab == ["different", "same"] and loaded.config == learn.model.config
     images = dls.valid_ds.items[:3]
     assert torch.equal(embed(loaded, images), embed(learn, images))  # the saved input size and stats
+    label, probs = loaded.predict((images[0], images[1]))
+    labels, batch_probs = loaded.predict([(images[0], images[1]), (images[2], images[2])])
+    assert label in ("different", "same") and probs.shape == (2,) and labels[0] == label
+    assert batch_probs.shape == (2, 2) and torch.allclose(batch_probs[0], probs)
+    pair = dls.encode_item((images[0], images[1]))
+    with torch.no_grad():
+        assert torch.allclose(probs, learn.model(*pair).softmax(-1)[0], atol=1e-5)

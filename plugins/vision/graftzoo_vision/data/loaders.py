@@ -10,10 +10,11 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from graftzoo_vision.data.batched import BatchedLoaders
 from graftzoo_vision.data.augment import Augment
-from graftzoo_vision.data.batch_tfms import BatchTransform, Stats
+from graftzoo_vision.data.batch_tfms import BatchTransform
 from graftzoo_vision.data.collate import collate_items
-from graftzoo_vision.data.errors import ConfigError, DataError
+from graftzoo_vision.data.errors import ConfigError
 from graftzoo_vision.data.files import get_image_files
 from graftzoo_vision.data.items import ImageItem, ItemTransform, check_mode, detect_mode
 from graftzoo_vision.data.itemsets import ImageItems, UnlabeledItems, seed_worker
@@ -47,7 +48,7 @@ def _augment(augment: bool | Augment | None) -> Augment | None:
     return Augment() if augment else None
 
 
-class ImageDataLoaders:
+class ImageDataLoaders(BatchedLoaders):
     """`.train` and `.valid` torch DataLoaders of uint8 images plus the batch transform the Learner applies.
 
     Items are presized one by one (train: random square crop, valid: centre crop); then
@@ -185,19 +186,6 @@ class ImageDataLoaders:
         return len(self.vocab)
 
     @property
-    def n_in(self) -> int:
-        """Number of image channels the model receives."""
-        if self.convert_mode is not None:
-            return 1 if self.convert_mode == "L" else 3
-        first = self.train_ds.items[0]
-        return int(first.shape[-3]) if isinstance(first, torch.Tensor) else 3
-
-    @property
-    def stats(self) -> Stats | None:
-        """The (mean, std) normalization applied at the end of `batch_transform`, or None."""
-        return self._batch.stats
-
-    @property
     def augment(self) -> Augment | None:
         """The batch augmentation settings (None: no augmentation)."""
         return self._batch.augment
@@ -210,30 +198,12 @@ class ImageDataLoaders:
     def __getitem__(self, i: int) -> DataLoader:
         return self.loaders[i]
 
-    def normalize(self, mean: Sequence[float], std: Sequence[float]) -> ImageDataLoaders:
-        """Normalize batches with per-channel `mean` and `std` (e.g. the body's pretrained stats)."""
-        self._batch.set_stats(mean, std)
-        return self
-
     def batch_transform(self, batch: Sequence[torch.Tensor], train: bool, gen: torch.Generator | None = None) -> tuple:
         """Collated batch (images..., target) on any device -> float32 (B, C, size, size) images, same target.
 
         Random draws come from the loaders' seeded stream, or from `gen` when given.
         """
         return (self._batch if gen is None else self._batch.with_generator(gen))(batch, train)
-
-    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
-        """Model inputs back to [0, 1] images (for display)."""
-        return self._batch.denormalize(x)
-
-    def one_batch(self, train: bool = True) -> tuple:
-        """The first batch of the train (or valid) loader, already through `batch_transform`, on cpu."""
-        loader = self.train if train else self.valid
-        try:
-            batch = next(iter(loader))
-        except StopIteration:
-            raise DataError(f"the {'train' if train else 'valid'} set is empty; add items or lower bs.") from None
-        return self.batch_transform(batch, train)
 
     def encode_item(self, item: ImageItem) -> tuple[torch.Tensor]:
         """One file, PIL image or (C, H, W) tensor -> model inputs with batch dim 1 (valid transforms)."""

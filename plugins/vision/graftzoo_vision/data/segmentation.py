@@ -22,8 +22,9 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
+from graftzoo_vision.data.batched import BatchedLoaders
 from graftzoo_vision.data.augment import Augment
-from graftzoo_vision.data.batch_tfms import BatchTransform, Stats
+from graftzoo_vision.data.batch_tfms import BatchTransform
 from graftzoo_vision.data.collate import collate_items
 from graftzoo_vision.data.errors import ConfigError, DataError
 from graftzoo_vision.data.files import resolve_files
@@ -156,7 +157,7 @@ def _palette(n: int) -> torch.Tensor:
     return torch.cat([torch.zeros(1, 3), colours[torch.arange(max(n - 1, 0)) % len(colours)]])
 
 
-class SegmentationDataLoaders:
+class SegmentationDataLoaders(BatchedLoaders):
     """`.train` / `.valid` DataLoaders of (image, mask) pairs, `codes` naming the mask's classes.
 
     Build it with `from_label_func` (files) or `from_tensors`; `**options` are `convert_mode`
@@ -235,39 +236,6 @@ class SegmentationDataLoaders:
     def vocab(self) -> list[str]:
         """The codes (class names), as `vocab` for the Learner and saved heads."""
         return self.codes
-
-    @property
-    def n_in(self) -> int:
-        """Image channels the model receives."""
-        if self.convert_mode is not None:
-            return 1 if self.convert_mode == "L" else 3
-        return int(self.train_ds.items[0].shape[-3])
-
-    @property
-    def stats(self) -> Stats | None:
-        """The (mean, std) normalization of `batch_transform`, or None."""
-        return self._batch.stats
-
-    def normalize(self, mean: Sequence[float], std: Sequence[float]) -> SegmentationDataLoaders:
-        """Normalize images with per-channel `mean` and `std` (e.g. the body's pretrained stats)."""
-        self._batch.set_stats(mean, std)
-        return self
-
-    def batch_transform(self, batch: Sequence[torch.Tensor], train: bool) -> tuple:
-        """(uint8 images, masks) -> (normalized float32 images, masks), on any device."""
-        return self._batch(batch, train)
-
-    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
-        """Model inputs back to [0, 1] images (for display)."""
-        return self._batch.denormalize(x)
-
-    def one_batch(self, train: bool = True) -> tuple:
-        """The first (train or valid) batch, through `batch_transform`, on cpu."""
-        try:
-            batch = next(iter(self.train if train else self.valid))
-        except StopIteration:
-            raise DataError(f"the {'train' if train else 'valid'} set is empty; add items or lower bs.") from None
-        return self.batch_transform(batch, train)
 
     def encode_item(self, item: ImageItem) -> tuple[torch.Tensor]:
         """One image (file, PIL image or (C, H, W) tensor) -> model input with batch dim 1 (valid steps)."""

@@ -17,8 +17,9 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, get_worker_info
 
+from graftzoo_vision.data.batched import BatchedLoaders
 from graftzoo_vision.data.augment import Augment
-from graftzoo_vision.data.batch_tfms import BatchTransform, Stats
+from graftzoo_vision.data.batch_tfms import BatchTransform
 from graftzoo_vision.data.collate import collate_items
 from graftzoo_vision.data.errors import ConfigError, DataError
 from graftzoo_vision.data.items import ImageItem, ItemTransform, check_mode, detect_mode
@@ -86,7 +87,7 @@ class PairItems(Dataset):
         return self.tfm(self.items[i], self.gen), self.tfm(self.items[j], self.gen), torch.tensor(same)
 
 
-class SiameseDataLoaders:
+class SiameseDataLoaders(BatchedLoaders):
     """`.train` / `.valid` DataLoaders of (img1, img2, same) and the batch transform the Learner applies.
 
     `classes` names the items' classes; `vocab` is ["different", "same"], the pair targets. Build it
@@ -161,40 +162,6 @@ class SiameseDataLoaders:
     def valid_pairs(self) -> list[Pair]:
         """The fixed validation pairs as (i, j, same) indices into `valid_ds.items`."""
         return list(self.valid_sampler.pairs or [])
-
-    @property
-    def n_in(self) -> int:
-        """Image channels the model receives."""
-        if self.convert_mode is not None:
-            return 1 if self.convert_mode == "L" else 3
-        first = self.train_ds.items[0]
-        return int(first.shape[-3]) if isinstance(first, torch.Tensor) else 3
-
-    @property
-    def stats(self) -> Stats | None:
-        """The (mean, std) normalization of `batch_transform`, or None."""
-        return self._batch.stats
-
-    def normalize(self, mean: Sequence[float], std: Sequence[float]) -> SiameseDataLoaders:
-        """Normalize both images with per-channel `mean` and `std` (e.g. the body's pretrained stats)."""
-        self._batch.set_stats(mean, std)
-        return self
-
-    def batch_transform(self, batch: Sequence[torch.Tensor], train: bool) -> tuple:
-        """(uint8 img1, uint8 img2, same) -> float32 (B, C, size, size) images (augmented when `train`), same."""
-        return self._batch(batch, train)
-
-    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
-        """Model inputs back to [0, 1] images (for display)."""
-        return self._batch.denormalize(x)
-
-    def one_batch(self, train: bool = True) -> tuple:
-        """The first (train or valid) batch, through `batch_transform`, on cpu."""
-        try:
-            batch = next(iter(self.train if train else self.valid))
-        except StopIteration:
-            raise DataError(f"the {'train' if train else 'valid'} set is empty; add items or lower bs.") from None
-        return self.batch_transform(batch, train)
 
     def encode_item(self, item: tuple[ImageItem, ImageItem]) -> tuple[torch.Tensor, torch.Tensor]:
         """One pair (files, PIL images or (C, H, W) tensors) -> the two model inputs with batch dim 1."""
