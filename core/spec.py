@@ -83,8 +83,8 @@ class TaskSpec:
 
 
 @dataclass(frozen=True)
-class WeightSourceSpec:
-    """A registered weight source, serving references that start with `scheme:`."""
+class SchemeSpec:
+    """Something registered to serve the references that start with `scheme`."""
 
     name: str
     scheme: str
@@ -98,18 +98,13 @@ class WeightSourceSpec:
 
 
 @dataclass(frozen=True)
-class HubSpec:
+class WeightSourceSpec(SchemeSpec):
+    """A registered weight source, serving references `scheme:...`: `factory() -> WeightSource`."""
+
+
+@dataclass(frozen=True)
+class HubSpec(SchemeSpec):
     """A registered hub, serving references `scheme://ns/name[@rev]`: `factory() -> hub` with push/pull."""
-
-    name: str
-    scheme: str
-    factory: str
-    description: str = ""
-    plugin: str = ""
-    distribution: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return _jsonable(dataclasses.asdict(self))
 
 
 SPEC_CLASSES: dict[str, type] = {

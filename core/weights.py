@@ -40,7 +40,7 @@ def split_ref(ref: str) -> tuple[str, str]:
 
 
 def read_state_dict(path: Path) -> StateDict:
-    """Read safetensors, or a torch checkpoint with `weights_only=True` (no code is ever unpickled)."""
+    """Read safetensors, or a torch checkpoint with `weights_only=True` (no code from the file is ever run)."""
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"weights file {path} does not exist")

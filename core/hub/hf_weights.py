@@ -29,7 +29,7 @@ def parse_weights_ref(ref: str) -> tuple[str, str | None, str]:
 
 
 class HfWeights(WeightSource):
-    """Downloads (or finds in the HF cache) one weights file of a Hub repo; never unpickles code."""
+    """Downloads (or finds in the HF cache) one weights file of a Hub repo; never runs code from the file."""
 
     scheme = "hf"
 

@@ -3,7 +3,7 @@
 Tensors go in the file under `model.<key>`, `opt.state.<param>.<name>` and
 `opt.group.<i>.<name>`; everything else of the optimizer's state_dict (hyper-
 parameters, step counts that are Python numbers) goes in JSON under the metadata
-key `graftzoo.learner`. No pickle anywhere.
+key `graftzoo.learner`. Tensors and JSON only, nothing executable.
 """
 
 from __future__ import annotations

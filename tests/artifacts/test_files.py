@@ -16,7 +16,7 @@ from graftzoo.artifacts import save_head
 from graftzoo.errors import ArtifactError
 
 PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
-ZIP_MAGIC = b"PK\x03\x04"  # torch.save's format: a zip holding a pickle
+ZIP_MAGIC = b"PK\x03\x04"  # torch.save format (a zip archive that can carry code)
 
 
 def _front_matter(card: str) -> dict[str, Any]:
@@ -24,7 +24,7 @@ def _front_matter(card: str) -> dict[str, Any]:
     return yaml.safe_load(card.split("---\n", 2)[1])
 
 
-def test_no_file_is_a_pickle(saved: Path) -> None:
+def test_no_pickle_in_saved_files(saved: Path) -> None:
     assert sorted(p.name for p in saved.iterdir()) == ["README.md", "graftzoo.json", "head.safetensors"]
     for path in saved.iterdir():
         data = path.read_bytes()
