@@ -6,6 +6,7 @@ These classes never import torch, so listing and describing the zoo stays fast.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,7 +120,7 @@ SPEC_CLASSES: dict[str, type] = {
 def spec_from_dict(kind: str, data: dict[str, Any]) -> Any:
     """Build the spec of `kind` from a manifest entry, turning lists back into tuples."""
     cls = SPEC_CLASSES[kind]
-    known = {f.name for f in dataclasses.fields(cls)}
+    known = _field_names(cls)
     unknown = sorted(set(data) - known)
     if unknown:
         raise ValueError(f"unknown keys {unknown} in {kind} entry {data.get('name')!r}; known keys: {sorted(known)}")
@@ -135,6 +136,11 @@ def spec_from_dict(kind: str, data: dict[str, Any]) -> Any:
         if key in values and values[key] is not None:
             values[key] = tuple(values[key])
     return cls(**values)
+
+
+@functools.cache
+def _field_names(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in dataclasses.fields(cls))
 
 
 def _jsonable(value: Any) -> Any:

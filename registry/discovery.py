@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, distributions
 from pathlib import Path
 from typing import Iterable
 
-from graftzoo.registry.manifest import SUPPORTED_API_VERSIONS, ManifestError, PluginManifest, read_manifest
+from graftzoo.registry.manifest import (
+    SUPPORTED_API_VERSIONS,
+    ManifestError,
+    PluginManifest,
+    manifest_from_json,
+    manifest_to_json,
+    read_manifest,
+)
 
 GROUP = "graftzoo"
 
@@ -66,6 +74,9 @@ def discover(search_path: Iterable[str] | None = None) -> list[PluginRecord]:
     seen: set[tuple[str, str]] = set()
     path = None if search_path is None else list(search_path)
     for dist in distributions(path=path) if path is not None else distributions():
+        declared = dist.read_text("entry_points.txt") or ""
+        if f"[{GROUP}]" not in declared:
+            continue  # skip the metadata parse of every distribution that is no plugin
         dist_name = dist.metadata["Name"] or "?"
         for ep in dist.entry_points:
             if ep.group != GROUP or (dist_name, ep.name) in seen:
@@ -83,8 +94,9 @@ def _load_record(ep: EntryPoint, dist_name: str, version: str, disabled: set[str
         return record
     try:
         path = manifest_path(ep)
-        record.manifest_digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-        record.manifest = read_manifest(path, default_name=ep.name)
+        raw = path.read_bytes()
+        record.manifest_digest = hashlib.sha256(raw + ep.name.encode()).hexdigest()[:16]
+        record.manifest = _parsed_manifest(path, raw, ep.name, record.manifest_digest)
     except (ManifestError, OSError, ImportError, ValueError) as exc:
         record.status = FAILED
         record.error = f"{type(exc).__name__}: {exc}"
@@ -96,6 +108,20 @@ def _load_record(ep: EntryPoint, dist_name: str, version: str, disabled: set[str
             f"{sorted(SUPPORTED_API_VERSIONS)}: install a {dist_name} release made for it, or upgrade graftzoo"
         )
     return record
+
+
+def _parsed_manifest(path: Path, raw: bytes, name: str, digest: str) -> PluginManifest:
+    """The manifest, from the JSON of an earlier parse of the same bytes when there is one."""
+    from graftzoo.registry.cache import graftzoo_home, write_json_atomic
+
+    cached = graftzoo_home() / "registry" / f"manifest-{digest}.json"
+    try:
+        return manifest_from_json(json.loads(cached.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, KeyError):
+        pass  # not parsed before, or unreadable: parse the TOML again
+    manifest = read_manifest(path, default_name=name, text=raw.decode("utf-8", errors="strict"))
+    write_json_atomic(cached, manifest_to_json(manifest))
+    return manifest
 
 
 def manifest_path(ep: EntryPoint) -> Path:

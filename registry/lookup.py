@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from typing import Iterable, Mapping
+from typing import Collection, Mapping
 
 from graftzoo.errors import AmbiguousNameError, UnknownNameError
 
@@ -19,18 +19,17 @@ def namespace_preference() -> tuple[str, ...]:
     return chosen or DEFAULT_PREFERENCE
 
 
-def resolve_name(kind: str, name: str, names: Iterable[str], suggest: Mapping[str, str] | None = None) -> str:
-    """The full name `name` stands for among `names` (full `namespace/name` strings)."""
-    names = list(names)
+def resolve_name(kind: str, name: str, names: Collection[str], suggest: Mapping[str, str] | None = None) -> str:
+    """The full name `name` stands for among `names` (full `namespace/name` strings; a dict or set is fastest)."""
     if "/" in name:
         if name in names:
             return name
-        raise UnknownNameError(_unknown_message(kind, name, names, suggest or {}))
+        raise UnknownNameError(_unknown_message(kind, name, list(names), suggest or {}))
     candidates = sorted(full for full in names if full.split("/", 1)[1] == name)
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:
-        raise UnknownNameError(_unknown_message(kind, name, names, suggest or {}))
+        raise UnknownNameError(_unknown_message(kind, name, list(names), suggest or {}))
     by_namespace = {full.split("/", 1)[0]: full for full in candidates}
     for namespace in namespace_preference():
         if namespace in by_namespace:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,11 +34,11 @@ class PluginManifest:
     suggest: dict[str, str] = field(default_factory=dict)
 
 
-def read_manifest(path: Path, default_name: str) -> PluginManifest:
-    """Parse and validate the manifest at `path`; entries come back with full `namespace/name` names."""
+def read_manifest(path: Path, default_name: str, text: str | None = None) -> PluginManifest:
+    """Parse and validate the manifest at `path` (or its `text`); entries get full `namespace/name` names."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        data = tomllib.loads(path.read_text(encoding="utf-8") if text is None else text)
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ManifestError(f"cannot read manifest {path}: {exc}") from exc
     plugin = data.get("plugin", {})
     name = plugin.get("name", default_name)
@@ -104,3 +105,13 @@ def _fill(value: Any, name: str) -> Any:
     if isinstance(value, list):
         return [_fill(v, name) for v in value]
     return value
+
+
+def manifest_to_json(manifest: PluginManifest) -> dict[str, Any]:
+    """A validated manifest as plain JSON, so a warm start can skip parsing and validating TOML."""
+    return dataclasses.asdict(manifest)
+
+
+def manifest_from_json(data: dict[str, Any]) -> PluginManifest:
+    """The inverse of `manifest_to_json`."""
+    return PluginManifest(**{**data, "dynamic": tuple(data["dynamic"]), "cache_on": tuple(data["cache_on"])})
