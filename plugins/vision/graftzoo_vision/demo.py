@@ -73,8 +73,10 @@ def demo(out: str | Path = "demo_output", epochs: int | None = None) -> float:
     interp = ClassificationInterpretation.from_learner(learn)
     interp.plot_confusion_matrix(out / "confusion_matrix.png")
     x = learn.dls.one_batch(train=False)[0][:1]
-    heatmap = grad_cam(learn, x[0])
-    plot_cam(learn.dls.denormalize(x)[0], heatmap, out / "cam.png")
+    stages = learn.model.body.feature_info
+    layer = f"body.net.{stages[-2]['module']}" if len(stages) > 1 else None  # 4x4 at 64 px: finer than the last 2x2 map
+    heatmap = grad_cam(learn, x[0], layer=layer)
+    plot_cam(learn.dls.denormalize(x)[0], heatmap, out / "cam.png", alpha=0.5)
     saved = _save_head(learn, out / "head")
     print(f"most confused: {interp.most_confused()[:3]}")
     print(f"validation accuracy: {accuracy:.4f}  ({time.perf_counter() - start:.0f} s)")
