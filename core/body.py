@@ -80,7 +80,7 @@ class Body(nn.Module):
         shapes: dict[str, torch.Size] = {}
         hooks = [
             child.register_forward_hook(lambda _m, _i, out, name=name: shapes.__setitem__(name, _shape(out)))
-            for name, child in self.net.named_children()
+            for name, child in stage_children(self.net)
         ] if isinstance(self.net, nn.Sequential) else []
         was_training = self.training
         try:
@@ -96,6 +96,16 @@ class Body(nn.Module):
             self._feature_info = _stages(shapes, size) if shapes else [
                 {"module": "", "num_chs": int(out.shape[1]), "reduction": size // out.shape[-1] if out.dim() == 4 else 0}
             ]
+
+
+def stage_children(net: nn.Sequential) -> list[tuple[str, nn.Module]]:
+    """The children a sequential body runs in order, looking through a lone Sequential child
+    (torchvision's `features` of densenet, vgg, efficientnet, ...): dotted names, forward order."""
+    children = list(net.named_children())
+    if len(children) == 1 and isinstance(children[0][1], nn.Sequential):
+        name, child = children[0]
+        return [(f"{name}.{sub}", module) for sub, module in stage_children(child)]
+    return children
 
 
 def _params(module: nn.Module | nn.Parameter) -> list[nn.Parameter]:

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from graftzoo.body import Body
+from graftzoo.body import Body, stage_children
 from graftzoo.errors import ConfigError
 from graftzoo.head import Head
 from graftzoo_vision.layers import (
@@ -85,7 +85,7 @@ def tap_candidates(body: Body) -> list[Tap]:
             "features (a transformer?); choose a CNN arch (resnet, efficientnet, convnext, xresnet)."
         )
     if isinstance(body.net, nn.Sequential):
-        return [Tap(name, 0) for name, _ in body.net.named_children()]
+        return [Tap(name, 0) for name, _ in stage_children(body.net)]
     taps = [Tap(str(s.get("module", "")), 0, s.get("layout") == "NHWC") for s in body.feature_info]
     taps = [t for t in taps if t.name]
     for tap in taps:

@@ -179,3 +179,14 @@ def test_feature_info_stages_of_a_non_sequential_body_with_nhwc_maps() -> None:
     wrong = [{"module": "nowhere", "num_chs": 8, "reduction": 2}, *info]
     with pytest.raises(ConfigError, match="nowhere"):
         unet_head(Body(ChannelsLastStages(), spec=body.spec, feature_info=wrong), 2)
+
+
+@pytest.mark.parametrize("arch", ["torchvision/densenet121", "torchvision/efficientnet_b0", "torchvision/vgg11_bn"])
+def test_unet_on_bodies_that_are_one_features_sequential(arch: str) -> None:
+    """torchvision bodies cut to a lone `features` Sequential still give one skip per resolution."""
+    body = graftzoo.create_body(arch)
+    assert [s["reduction"] for s in body.feature_info][-5:] == [2, 4, 8, 16, 32]
+    unet = graftzoo.graft(arch, "unet", n_out=2, img_size=64).eval()
+    assert len(unet.head.taps) >= 4
+    with torch.no_grad():
+        assert unet(torch.randn(1, 3, 70, 50)).shape == (1, 2, 70, 50)
