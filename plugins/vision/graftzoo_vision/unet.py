@@ -110,7 +110,55 @@ class ResizeToOrig(nn.Module):
         return x
 
 
-class DynamicUnet(nn.Module):
+class UnetDecoder(nn.Module):
+    """DynamicUnet's decoder, shared by `DynamicUnet` (which owns its encoder) and graftzoo's `unet` head.
+
+    `build_decoder` sets the children `bn`, `relu`, `middle_conv`, `blocks`, `final_shuf`, `resize`,
+    `cross`, `final_conv` and `y_range`; `decode` runs them on the encoder's output and its skips.
+    """
+
+    def build_decoder(self, ni: int, skip_channels: Sequence[int], c_in: int, n_out: int, needs_shuf: bool,
+                      blur: bool = False, blur_final: bool = True, self_attention: bool = False,
+                      y_range: Sequence[float] | None = None, last_cross: bool = True, bottle: bool = False,
+                      act_cls: ActCls = nn.ReLU, init: InitFn | None = nn.init.kaiming_normal_,
+                      norm_type: NormType | None = None, **kwargs) -> None:
+        """`ni`: channels of the encoder's output; `skip_channels`: channels of the skips, deepest first."""
+        conv_kw = dict(act_cls=act_cls, norm_type=norm_type, **kwargs)
+        self.bn = batch_norm(ni)
+        self.relu = nn.ReLU()
+        self.middle_conv = nn.Sequential(OrderedDict(conv_0=ConvLayer(ni, ni * 2, **conv_kw),
+                                                     conv_1=ConvLayer(ni * 2, ni, **conv_kw)))
+        blocks = []
+        for i, channels in enumerate(skip_channels):
+            not_final = i != len(skip_channels) - 1
+            block = UnetBlock(ni, channels, final_div=not_final, blur=blur and (not_final or blur_final),
+                              self_attention=self_attention and i == len(skip_channels) - 3, init=init, **conv_kw)
+            blocks.append(block)
+            ni = block.out_channels
+        self.blocks = nn.ModuleList(blocks)
+        self.final_shuf = PixelShuffle_ICNR(ni, act_cls=act_cls, norm_type=norm_type) if needs_shuf else nn.Identity()
+        self.resize = ResizeToOrig()
+        self.last_cross = last_cross
+        if last_cross:
+            ni += c_in
+            self.cross = ResBlock(1, ni, ni // 2 if bottle else ni, **conv_kw)
+            ni = ni // 2 if bottle else ni  # fastai keeps `ni` here, which breaks bottle=True
+        self.final_conv = ConvLayer(ni, n_out, ks=1, act_cls=None, norm_type=norm_type, **kwargs)
+        self.y_range = SigmoidRange(*y_range) if y_range is not None else nn.Identity()
+        apply_init(nn.ModuleList([self.middle_conv, self.cross] if last_cross else [self.middle_conv]), init)
+
+    def decode(self, features: torch.Tensor, skips: Sequence[torch.Tensor], orig: torch.Tensor) -> torch.Tensor:
+        """Decode the encoder's `features` with its `skips` (deepest first) to the size of `orig`."""
+        x = self.middle_conv(self.relu(self.bn(features)))
+        for block, skip in zip(self.blocks, skips):
+            x = block(x, skip)
+        x = self.resize(self.final_shuf(x), orig)
+        if self.last_cross:
+            x = self.cross(torch.cat([x, orig], dim=1))
+        return self.y_range(self.final_conv(x))
+
+
+class DynamicUnet(UnetDecoder):
     """U-Net on `encoder` (an `nn.Sequential`, e.g. a body cut from a classifier) with `n_out` output maps.
 
     Follows fastai: encoder -> BatchNorm + ReLU -> `middle_conv` (two ConvLayers, channels x2 then
@@ -135,33 +183,11 @@ class DynamicUnet(nn.Module):
         sizes = self._probe(encoder, c_in, img_size)
         idxs = list(reversed(size_change_indices(sizes)))
         self.skip_idxs = tuple(idxs)
-        conv_kw = dict(act_cls=act_cls, norm_type=norm_type, **kwargs)
-
-        ni = sizes[-1][1]
         self.encoder = encoder
-        self.bn = batch_norm(ni)
-        self.relu = nn.ReLU()
-        self.middle_conv = nn.Sequential(OrderedDict(conv_0=ConvLayer(ni, ni * 2, **conv_kw),
-                                                     conv_1=ConvLayer(ni * 2, ni, **conv_kw)))
-        blocks = []
-        for i, idx in enumerate(idxs):
-            not_final = i != len(idxs) - 1
-            block = UnetBlock(ni, sizes[idx][1], final_div=not_final, blur=blur and (not_final or blur_final),
-                              self_attention=self_attention and i == len(idxs) - 3, init=init, **conv_kw)
-            blocks.append(block)
-            ni = block.out_channels
-        self.blocks = nn.ModuleList(blocks)
-        needs_shuf = tuple(sizes[0][-2:]) != img_size
-        self.final_shuf = PixelShuffle_ICNR(ni, act_cls=act_cls, norm_type=norm_type) if needs_shuf else nn.Identity()
-        self.resize = ResizeToOrig()
-        self.last_cross = last_cross
-        if last_cross:
-            ni += c_in
-            self.cross = ResBlock(1, ni, ni // 2 if bottle else ni, **conv_kw)
-            ni = ni // 2 if bottle else ni  # fastai keeps `ni` here, which breaks bottle=True
-        self.final_conv = ConvLayer(ni, n_out, ks=1, act_cls=None, norm_type=norm_type, **kwargs)
-        self.y_range = SigmoidRange(*y_range) if y_range is not None else nn.Identity()
-        apply_init(nn.ModuleList([self.middle_conv, self.cross] if last_cross else [self.middle_conv]), init)
+        self.build_decoder(sizes[-1][1], [sizes[idx][1] for idx in idxs], c_in, n_out,
+                           needs_shuf=tuple(sizes[0][-2:]) != img_size, blur=blur, blur_final=blur_final,
+                           self_attention=self_attention, y_range=y_range, last_cross=last_cross, bottle=bottle,
+                           act_cls=act_cls, init=init, norm_type=norm_type, **kwargs)
 
     @staticmethod
     def _probe(encoder: nn.Sequential, c_in: int, img_size: tuple[int, int]) -> list[torch.Size]:
@@ -189,10 +215,4 @@ class DynamicUnet(nn.Module):
             x = layer(x)
             if idx in self.skip_idxs:
                 skips[idx] = x
-        x = self.middle_conv(self.relu(self.bn(x)))
-        for block, idx in zip(self.blocks, self.skip_idxs):
-            x = block(x, skips[idx])
-        x = self.resize(self.final_shuf(x), orig)
-        if self.last_cross:
-            x = self.cross(torch.cat([x, orig], dim=1))
-        return self.y_range(self.final_conv(x))
+        return self.decode(x, [skips[idx] for idx in self.skip_idxs], orig)

@@ -13,7 +13,6 @@ sequential body (torchvision, xresnet) is a candidate, else the stages of the bo
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,18 +23,7 @@ from torch import nn
 from graftzoo.body import Body, stage_children
 from graftzoo.errors import ConfigError
 from graftzoo.head import Head
-from graftzoo_vision.layers import (
-    ActCls,
-    ConvLayer,
-    InitFn,
-    NormType,
-    PixelShuffle_ICNR,
-    ResBlock,
-    SigmoidRange,
-    apply_init,
-    batch_norm,
-)
-from graftzoo_vision.unet import ResizeToOrig, UnetBlock, size_change_indices
+from graftzoo_vision.unet import UnetDecoder, size_change_indices
 
 Size = tuple[int, int]
 
@@ -137,7 +125,7 @@ def probe_taps(body: Body, candidates: Sequence[Tap], img_size: Size) -> tuple[l
     return taps, (int(shapes[0][-2]), int(shapes[0][-1])), int(shapes[-1][1])
 
 
-class UnetHead(Head):
+class UnetHead(Head, UnetDecoder):
     """DynamicUnet without its encoder: the decoder, fed by the body's output and its `taps`.
 
     Children are named as in `DynamicUnet` (`bn`, `relu`, `middle_conv`, `blocks`, `final_shuf`,
@@ -147,36 +135,10 @@ class UnetHead(Head):
     """
 
     def __init__(self, taps: Sequence[Tap], ni: int, c_in: int, n_out: int, needs_shuf: bool = True,
-                 blur: bool = False, blur_final: bool = True, self_attention: bool = False,
-                 y_range: Sequence[float] | None = None, last_cross: bool = True, bottle: bool = False,
-                 act_cls: ActCls = nn.ReLU, init: InitFn | None = nn.init.kaiming_normal_,
-                 norm_type: NormType | None = None, **kwargs: Any) -> None:
+                 **options: Any) -> None:
         super().__init__()
         self.taps = tuple(taps)  # plain attribute: the body's modules stay out of the head
-        conv_kw = dict(act_cls=act_cls, norm_type=norm_type, **kwargs)
-        self.bn = batch_norm(ni)
-        self.relu = nn.ReLU()
-        self.middle_conv = nn.Sequential(OrderedDict(conv_0=ConvLayer(ni, ni * 2, **conv_kw),
-                                                     conv_1=ConvLayer(ni * 2, ni, **conv_kw)))
-        blocks = []
-        deepest_first = list(reversed(self.taps))
-        for i, tap in enumerate(deepest_first):
-            not_final = i != len(deepest_first) - 1
-            block = UnetBlock(ni, tap.channels, final_div=not_final, blur=blur and (not_final or blur_final),
-                              self_attention=self_attention and i == len(deepest_first) - 3, init=init, **conv_kw)
-            blocks.append(block)
-            ni = block.out_channels
-        self.blocks = nn.ModuleList(blocks)
-        self.final_shuf = PixelShuffle_ICNR(ni, act_cls=act_cls, norm_type=norm_type) if needs_shuf else nn.Identity()
-        self.resize = ResizeToOrig()
-        self.last_cross = last_cross
-        if last_cross:
-            ni += c_in
-            self.cross = ResBlock(1, ni, ni // 2 if bottle else ni, **conv_kw)
-            ni = ni // 2 if bottle else ni
-        self.final_conv = ConvLayer(ni, n_out, ks=1, act_cls=None, norm_type=norm_type, **kwargs)
-        self.y_range = SigmoidRange(*y_range) if y_range is not None else nn.Identity()
-        apply_init(nn.ModuleList([self.middle_conv, self.cross] if last_cross else [self.middle_conv]), init)
+        self.build_decoder(ni, [tap.channels for tap in reversed(self.taps)], c_in, n_out, needs_shuf, **options)
 
     def graft_forward(self, body: nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
         (x,) = inputs
@@ -185,13 +147,7 @@ class UnetHead(Head):
 
     def forward(self, features: torch.Tensor, skips: Sequence[torch.Tensor], orig: torch.Tensor) -> torch.Tensor:
         """Decode the body's `features` with its `skips` (shallow to deep) to the size of `orig`."""
-        x = self.middle_conv(self.relu(self.bn(features)))
-        for block, skip in zip(self.blocks, reversed(skips)):
-            x = block(x, skip)
-        x = self.resize(self.final_shuf(x), orig)
-        if self.last_cross:
-            x = self.cross(torch.cat([x, orig], dim=1))
-        return self.y_range(self.final_conv(x))
+        return self.decode(features, list(reversed(skips)), orig)
 
 
 def _img_size(img_size: int | Sequence[int] | None, body: Body) -> Size:
