@@ -118,7 +118,7 @@ def graft(
     head_spec = registry.get("heads", head)
     if not isinstance(n_out, int) or n_out < 1:
         raise ConfigError(f"n_out must be a positive int (the number of outputs/classes), got {n_out!r}")
-    kwargs = check_json_kwargs(head_kwargs, head_spec.name)
+    kwargs = check_json_kwargs(head_kwargs, head_spec.name, head_spec.kwargs_schema)
     task_spec = registry.get("tasks", task or head_spec.task or "core/classification")
     body = create_body(spec, weights=weights, n_in=n_in, cut=cut)
     head_module = import_attr(head_spec.factory)(body, n_out, **kwargs)

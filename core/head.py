@@ -33,12 +33,30 @@ class Head(nn.Module):
         return body.param_groups() + [list(self.parameters())]
 
 
-def check_json_kwargs(kwargs: dict[str, Any], head: str) -> dict[str, Any]:
-    """Return `kwargs` as plain JSON values (tuples become lists), or explain what is not JSON."""
+def check_json_kwargs(kwargs: dict[str, Any], head: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Return `kwargs` as plain JSON values (tuples become lists), checked against the head's `schema`.
+
+    `schema` is the JSON Schema a head declares in its manifest (`kwargs_schema`); kwargs read from a
+    saved head reach the head's constructor only once they passed it.
+    """
     try:
-        return json.loads(json.dumps(kwargs))
+        values = json.loads(json.dumps(kwargs, allow_nan=False))
     except (TypeError, ValueError) as exc:
         raise ConfigError(
             f"head {head!r} kwargs must be plain JSON (numbers, strings, lists, dicts) so the head can be "
             f"rebuilt from graftzoo.json: {exc}"
         ) from exc
+    if schema is not None:
+        _check_schema(values, head, schema)
+    return values
+
+
+def _check_schema(values: dict[str, Any], head: str, schema: dict[str, Any]) -> None:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(values), key=lambda e: list(e.absolute_path))
+    if errors:
+        problems = "; ".join(f"{'.'.join(map(str, e.absolute_path)) or 'kwargs'}: {e.message}" for e in errors[:5])
+        known = sorted(schema.get("properties", {}))
+        raise ConfigError(f"head {head!r} does not take these kwargs ({problems}). It takes: {known}.")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ Stats = tuple[tuple[float, ...], tuple[float, ...]]
 IMAGENET_STATS: Stats = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 INCEPTION_STATS: Stats = ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
 NAMED_STATS: dict[str, Stats] = {"imagenet": IMAGENET_STATS, "inception": INCEPTION_STATS}
+CUT_NAME = re.compile(r"(?:[A-Za-z0-9_.-]+/)?[A-Za-z0-9_.-]+")
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ class HeadSpec:
     name: str
     factory: str
     task: str | None = None
+    kwargs_schema: dict[str, Any] | None = None  # JSON Schema of the head's kwargs, checked before building
     description: str = ""
     plugin: str = ""
     distribution: str = ""
@@ -75,6 +78,24 @@ class TaskSpec:
     name: str
     factory: str
     head: str | None = None
+    description: str = ""
+    plugin: str = ""
+    distribution: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(dataclasses.asdict(self))
+
+
+@dataclass(frozen=True)
+class CutSpec:
+    """A registered cut: `factory(model) -> nn.Module`, named so configs and saved heads can refer to it.
+
+    A cut in a config or a saved head is an int or such a name, never a `"module:attr"` path: a
+    pulled head can only pick among code its installed plugins registered.
+    """
+
+    name: str
+    factory: str
     description: str = ""
     plugin: str = ""
     distribution: str = ""
@@ -114,6 +135,7 @@ SPEC_CLASSES: dict[str, type] = {
     "tasks": TaskSpec,
     "weights": WeightSourceSpec,
     "hubs": HubSpec,
+    "cuts": CutSpec,
 }
 
 
@@ -132,10 +154,17 @@ def spec_from_dict(kind: str, data: dict[str, Any]) -> Any:
     if values.get("stats") is not None:
         mean, std = values["stats"]
         values["stats"] = (tuple(float(m) for m in mean), tuple(float(s) for s in std))
+    if kind == "archs" and isinstance(values.get("cut"), str) and not is_cut_name(values["cut"]):
+        raise ValueError(f"cut {values['cut']!r} must be an int or the name of a registered cut ([[cuts]]), not a code path")
     for key in ("input_size", "tags"):
         if key in values and values[key] is not None:
             values[key] = tuple(values[key])
     return cls(**values)
+
+
+def is_cut_name(value: str) -> bool:
+    """A registry name (`namespace/name` or a bare `name`), not a `"module:attr"` path or anything else."""
+    return CUT_NAME.fullmatch(value) is not None
 
 
 @functools.cache

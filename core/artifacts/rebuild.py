@@ -35,8 +35,11 @@ def build_model(config: dict[str, Any], weights: str | None, entries: dict[str, 
     from graftzoo.grafting import GraftedModel, create_body
     from graftzoo.imports import import_attr
 
+    from graftzoo.head import check_json_kwargs
+
     arch, head_spec, task_spec = resolve_specs(config, folder)
     try:
+        check_json_kwargs(config["head_kwargs"], head_spec.name, head_spec.kwargs_schema)
         body = create_body(arch, weights=weights, n_in=config["n_in"], cut=config["cut"])
         factory = import_attr(head_spec.factory)
         _check_shapes(_meta_state(factory, body, config), entries, HEAD_PREFIX, folder, every_key=True)

@@ -16,6 +16,7 @@ from graftzoo.artifacts.metadata import Provenance, now, provenance, versions
 from graftzoo.artifacts.model_card import render_card
 from graftzoo.artifacts.schema import CARD_FILE, CONFIG_FILE, FORMAT_VERSION, TENSORS_FILE, classes_fit, validate_config
 from graftzoo.artifacts.tensors import BODY_PREFIX, trained_tensors
+from graftzoo.cutting import UNNAMEABLE_CUT
 from graftzoo.errors import ArtifactError
 
 NORM_TYPES = (
@@ -47,7 +48,7 @@ def save_head(
             f"{len(prov.classes)} class names for a head with n_out={config['n_out']} outputs: pass vocab= with one name per output (two for a binary head with one output)"
         )
     if not (config["cut"] is None or isinstance(config["cut"], (int, str))):
-        raise ArtifactError("the body was cut with a callable: pass cut as a 'module:attr' string so the head can be rebuilt")
+        raise ArtifactError(UNNAMEABLE_CUT)
     tensors = trained_tensors(model)
     body_keys = sorted(k for k in tensors if k.startswith(BODY_PREFIX))
     weights = config["weights"]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from graftzoo.errors import ArtifactError
+from graftzoo.spec import is_cut_name
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "graftzoo.json"
@@ -20,6 +21,7 @@ CARD_FILE = "README.md"
 MAX_OUTPUTS = 10**6
 MAX_CHANNELS = 1024
 MAX_SIDE = 65536
+MAX_CHILDREN = 10**4
 
 _FULL_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _FINGERPRINT = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -46,7 +48,9 @@ def _str_list(v: Any) -> str | None:
 
 
 def _cut(v: Any) -> str | None:
-    return None if v is None or isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool)) else "null, an int or a 'module:attr' string"
+    """A cut never names code: null, an int, or the name of a cut a plugin registered."""
+    ok = v is None or (isinstance(v, int) and not isinstance(v, bool) and abs(v) <= MAX_CHILDREN) or (isinstance(v, str) and is_cut_name(v))
+    return None if ok else f"null, an int (at most {MAX_CHILDREN} in size) or a registered cut name (never a 'module:attr' path)"
 
 
 def _dict(v: Any) -> str | None:

@@ -7,6 +7,7 @@ from typing import Any
 import torch
 
 from graftzoo.artifacts.integrity import BODY_PREFIX, HEAD_PREFIX
+from graftzoo.cutting import UNNAMEABLE_CUT
 from graftzoo.errors import ArtifactError, GraftzooError
 
 
@@ -39,7 +40,7 @@ def source_body_state(model: Any) -> dict[str, torch.Tensor] | None:
     if config.get("weights") is None:
         return None
     if callable(config.get("cut")):
-        raise ArtifactError("the body was cut with a callable: pass cut as a 'module:attr' string so the head can be rebuilt")
+        raise ArtifactError(UNNAMEABLE_CUT)
     try:
         fresh = create_body(model.body.spec, weights=config["weights"], n_in=config["n_in"], cut=config["cut"])
     except GraftzooError as exc:

@@ -40,6 +40,9 @@ def manifest_problems(plugin: str, reg: Registry | None = None, import_factories
         if import_factories:
             for name in mine:
                 spec = reg.get(kind, name)
+                cut = getattr(spec, "cut", None)
+                if isinstance(cut, str) and cut not in reg.names("cuts") and f"{manifest.namespace}/{cut}" not in reg.names("cuts"):
+                    problems.append(f"{kind} {name!r}: cut {cut!r} is not a registered cut name")
                 for ref in (getattr(spec, "factory", None), getattr(spec, "body", None), getattr(spec, "split", None)):
                     if ref:
                         try:

@@ -116,9 +116,13 @@ def test_config_that_is_not_json_or_missing(saved: Path, tmp_path: Path) -> None
 
 
 def test_absurd_head_size_fails_before_allocating(saved: Path, tmp_path: Path) -> None:
-    # 10**9 hidden units x 1024 inputs would be 4 TB: the head is sized on the meta device first
+    # 10**9 hidden units x 1024 inputs would be 4 TB: the head's kwargs schema refuses it outright
     folder = _edit_config(_copy(saved, tmp_path, "absurd"), lambda c: c["head_kwargs"].update(lin_ftrs=[10**9]))
     start = time.monotonic()
+    with pytest.raises(ArtifactError, match=r"lin_ftrs.0: 1000000000 is greater than the maximum"):
+        load_head(folder)
+    # within the schema but not what was stored: sized on the meta device, refused before allocating
+    folder = _edit_config(folder, lambda c: c["head_kwargs"].update(lin_ftrs=[16384, 16384]))
     with pytest.raises(ArtifactError, match=r"do not fit .* shape mismatches"):
         load_head(folder)
     assert time.monotonic() - start < 30

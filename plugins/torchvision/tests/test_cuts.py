@@ -101,3 +101,12 @@ def test_maxvit_body_runs_the_blocks_in_order() -> None:
     out = _body_output(cuts.maxvit_body, model, x)
     assert set(model.state_dict()) >= set(cut_model(model, cuts.maxvit_body).state_dict())
     torch.testing.assert_close(out, expected)
+
+
+def test_manifest_cuts_are_registered_names_that_import() -> None:
+    """Callable cuts are registered under [[cuts]] and archs refer to them by name, never by module path."""
+    from graftzoo.registry import current
+    from graftzoo.testing import manifest_problems
+
+    assert manifest_problems("torchvision", import_factories=True) == []
+    assert current().get_arch("torchvision/swin_t").cut == "torchvision/swin_body"

@@ -27,7 +27,7 @@ from graftzoo.spec import NAMED_STATS
 
 MANIFEST = Path(__file__).resolve().parents[1] / "graftzoo_torchvision" / "graftzoo.toml"
 SPLITS = "graftzoo_torchvision.splits:"
-CUTS = "graftzoo_torchvision.cuts:"
+CUTS = "torchvision/"  # cut names registered in [[cuts]] (HEADER), never module paths
 FASTAI = {
     "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "squeezenet1_0", "squeezenet1_1",
     "densenet121", "densenet169", "densenet201", "densenet161", "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn", "alexnet",
@@ -36,7 +36,7 @@ INCEPTION_KWARGS = {"aux_logits": True, "transform_input": True, "init_weights":
 
 
 def _fields(cut: int | str, split: str, kind: str = "cnn", **extra: Any) -> dict[str, Any]:
-    """A family's manifest fields: `cut` (an int, or a callable in cuts.py), `split` (in splits.py), the kind tag."""
+    """A family's manifest fields: `cut` (an int, or the name of a registered cut in cuts.py), `split` (in splits.py), the kind tag."""
     return {"cut": cut if isinstance(cut, int) else CUTS + cut, "split": SPLITS + split, "tags": [kind], **extra}
 
 
@@ -91,6 +91,31 @@ name = "weights"
 scheme = "torchvision"
 factory = "graftzoo_torchvision.weights:TorchvisionWeights"
 description = "torchvision's checkpoints from the torch hub cache: torchvision:ResNet50_Weights.IMAGENET1K_V2"
+
+[[cuts]]
+name = "googlenet_body"
+factory = "graftzoo_torchvision.cuts:googlenet_body"
+description = "GoogLeNet up to its last inception block (torchvision's transform_input kept as a layer)"
+
+[[cuts]]
+name = "inception_v3_body"
+factory = "graftzoo_torchvision.cuts:inception_v3_body"
+description = "Inception v3 up to Mixed_7c, without the auxiliary classifier"
+
+[[cuts]]
+name = "swin_body"
+factory = "graftzoo_torchvision.cuts:swin_body"
+description = "Swin features, norm and permute to (B, C, H, W)"
+
+[[cuts]]
+name = "maxvit_body"
+factory = "graftzoo_torchvision.cuts:maxvit_body"
+description = "MaxViT stem and blocks, up to the last feature map"
+
+[[cuts]]
+name = "vit_body"
+factory = "graftzoo_torchvision.cuts:vit_body"
+description = "ViT encoder returning the class token"
 """
 
 
