@@ -7,6 +7,8 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from graftzoo.errors import ConfigError
+from graftzoo.inputs import InputSpec
 from graftzoo.spec import ArchSpec, Stats
 
 BodySplit = Callable[[nn.Module], list[list[nn.Module]]]
@@ -15,9 +17,11 @@ BodySplit = Callable[[nn.Module], list[list[nn.Module]]]
 class Body(nn.Module):
     """A cut network plus its metadata.
 
-    `forward` returns a feature map (B, C, H, W), or pooled features (B, C) when `pooled`.
+    `forward(*inputs)` runs the cut network on the model's input tensors: for images one
+    (B, C, H, W) batch giving a feature map (B, C, H, W), or pooled features (B, C) when `pooled`.
     `num_features` is C; `feature_info` lists each resolution stage as a dict with `module`
-    (name of the last submodule at that resolution), `num_chs` and `reduction`.
+    (name of the last submodule at that resolution), `num_chs` and `reduction`. Bodies of other
+    input kinds declare `num_features` (the image shape probe runs only for image inputs).
     """
 
     def __init__(
@@ -26,8 +30,9 @@ class Body(nn.Module):
         *,
         spec: ArchSpec,
         weights: str | None = None,
-        n_in: int = 3,
-        cut: int | str | None = None,
+        n_in: int | None = None,
+        cut: Any = None,
+        inputs: InputSpec | None = None,
         split: BodySplit | None = None,
         num_features: int | None = None,
         feature_info: list[dict[str, Any]] | None = None,
@@ -36,7 +41,11 @@ class Body(nn.Module):
         self.net = net
         self.spec = spec
         self.weights = weights
-        self.n_in = n_in
+        if inputs is None:
+            inputs = InputSpec.image(spec.n_in if n_in is None else n_in)
+        elif n_in is not None and inputs.n_in != n_in:
+            raise ConfigError(f"n_in={n_in} contradicts inputs {inputs.to_json()}")
+        self.inputs = inputs
         self.cut = cut
         self.pooled = spec.pooled
         self._split = split
@@ -52,8 +61,16 @@ class Body(nn.Module):
         """Normalization (mean, std) the pretrained weights expect."""
         return self.spec.stats
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+    @property
+    def n_in(self) -> int:
+        """Image channels the body takes (image inputs only)."""
+        if self.inputs.n_in is None:
+            raise ConfigError(f"{self.arch} takes {self.inputs.kind!r} inputs, which have no image channels (n_in)")
+        return self.inputs.n_in
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.net(*inputs)
+        return out
 
     @property
     def num_features(self) -> int:
@@ -74,7 +91,12 @@ class Body(nn.Module):
         return [[p for m in group for p in _params(m)] for group in self._split(self.net)]
 
     def _probe(self) -> None:
-        """Learn the output size and the stages by a dummy forward with hooks on the children."""
+        """Learn the output size and the stages by a dummy forward with hooks on the children (images only)."""
+        if self.inputs.n_in is None or not self.spec.probe_size:
+            raise ConfigError(
+                f"{self.arch} takes {self.inputs.kind!r} inputs and declares no num_features: its plugin must pass "
+                "num_features (and feature_info, if heads need stages) to Body"
+            )
         size = self.spec.probe_size
         x = torch.zeros(1, self.n_in, size, size, device=_device(self))
         shapes: dict[str, torch.Size] = {}

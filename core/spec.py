@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from graftzoo.inputs import IMAGE_KIND
+
 Stats = tuple[tuple[float, ...], tuple[float, ...]]
 
 IMAGENET_STATS: Stats = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
@@ -28,7 +30,9 @@ class ArchSpec:
     factory_kwargs: dict[str, Any] = field(default_factory=dict)
     cut: int | str | None = None
     split: str | None = None
-    body: str | None = None
+    body: str | None = None  # one "module:attr" building the whole Body (prefer `steps`)
+    steps: dict[str, str] = field(default_factory=dict)  # build steps a plugin overrides: factory, weights, adapt, body
+    inputs: str = IMAGE_KIND  # the input kind the arch consumes (a registered preprocessor)
     stats: Stats | None = None
     input_size: tuple[int, int, int] = (3, 224, 224)
     probe_size: int = 64
@@ -43,7 +47,7 @@ class ArchSpec:
 
     @property
     def n_in(self) -> int:
-        """Input channels of the architecture as registered."""
+        """Input channels of the architecture as registered (image archs)."""
         return self.input_size[0]
 
     @property
@@ -105,6 +109,20 @@ class CutSpec:
 
 
 @dataclass(frozen=True)
+class PreprocessorSpec:
+    """A registered input kind: `factory` is its `graftzoo.Preprocessor` subclass (raw items -> tensors)."""
+
+    name: str
+    factory: str
+    description: str = ""
+    plugin: str = ""
+    distribution: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(dataclasses.asdict(self))
+
+
+@dataclass(frozen=True)
 class SchemeSpec:
     """Something registered to serve the references that start with `scheme`."""
 
@@ -136,6 +154,7 @@ SPEC_CLASSES: dict[str, type] = {
     "weights": WeightSourceSpec,
     "hubs": HubSpec,
     "cuts": CutSpec,
+    "preprocessors": PreprocessorSpec,
 }
 
 

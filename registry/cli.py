@@ -10,7 +10,7 @@ from typing import Any, Sequence
 from graftzoo.errors import GraftzooError, UnknownNameError
 from graftzoo.registry.cli_artifacts import ARTIFACT_COMMANDS, add_artifact_commands, cmd_info_artifact, is_artifact_ref
 
-KIND_CHOICES = ("archs", "heads", "tasks", "weights", "hubs", "cuts")
+KIND_CHOICES = ("archs", "heads", "tasks", "weights", "hubs", "cuts", "preprocessors")
 
 
 def build_parser() -> argparse.ArgumentParser:

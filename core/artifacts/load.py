@@ -35,15 +35,28 @@ def load_folder(folder: Path, *, body_weights: str | None = None, strict: bool =
     """`load_head` for a local folder."""
     config, entries = check_artifact(folder)
     weights = body_weights or config["body_weights"]
+    arch, _, _ = resolve_specs(config, folder)
     if weights is not None and config["body_fingerprint"] is not None:
-        arch, _, _ = resolve_specs(config, folder)
         _check_fingerprint(config["body_fingerprint"], weights, arch, strict, folder)
+    preprocessor = _preprocessor(config, folder)
     model = build_model(config, weights, entries, folder)
     model.load_state_dict(_read_tensors(folder / TENSORS_FILE), strict=False)
     model.eval()
+    model.preprocessor = preprocessor
     model.vocab = config["classes"]
     model.artifact_info = {**config, "folder": str(folder)}
     return model
+
+
+def _preprocessor(config: dict[str, Any], folder: Path) -> Any:
+    """The stored preprocessor, rebuilt through the registry (its kind must be installed)."""
+    from graftzoo.preprocessor import preprocessor_from_state
+
+    stored = config["preprocessor"]
+    try:
+        return preprocessor_from_state(stored["kind"], stored["state"])
+    except GraftzooError as exc:
+        raise ArtifactError(f"the preprocessor saved in {folder} cannot be rebuilt: {exc}") from exc
 
 
 def _check_fingerprint(expected: str, weights: str, arch: Any, strict: bool, folder: Path) -> None:

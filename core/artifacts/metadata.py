@@ -22,13 +22,14 @@ class Provenance:
     classes: list[str] | None = None
     vocab: list[str] | None = None
     metrics: dict[str, float | None] = field(default_factory=dict)
-    stats: dict[str, list[float]] | None = None
-    input_size: list[int] | None = None
+    preprocessor: Any = None  # a graftzoo.Preprocessor: how raw items become the model's inputs
     training: dict[str, Any] = field(default_factory=dict)
 
 
 def provenance(obj: Any, *, metrics: dict[str, Any] | None = None, vocab: Sequence[Any] | None = None) -> Provenance:
-    """Read a GraftedModel, or a Learner (`.model`, `.dls` with `vocab`/`stats`/`size`, `.recorder`)."""
+    """Read a GraftedModel, or a Learner (`.model`, `.dls` with `vocab` and `preprocessor`, `.recorder`)."""
+    from graftzoo.preprocessor import model_preprocessor
+
     model = getattr(obj, "model", obj)
     if not isinstance(model, nn.Module) or not hasattr(model, "config") or not hasattr(model, "body"):
         raise ArtifactError(
@@ -42,8 +43,7 @@ def provenance(obj: Any, *, metrics: dict[str, Any] | None = None, vocab: Sequen
         classes=classes if classes is not None else info.get("classes"),
         vocab=input_vocab if input_vocab is not None else info.get("vocab"),
         metrics=_clean_metrics(metrics if metrics is not None else _recorder_metrics(getattr(obj, "recorder", None)) or info.get("metrics") or {}),
-        stats=_stats(getattr(dls, "stats", None) or info.get("stats") or model.body.stats),
-        input_size=_input_size(model, dls, info.get("input_size")),
+        preprocessor=model_preprocessor(model, dls),
     )
     recorder = getattr(obj, "recorder", None)
     if getattr(recorder, "values", None):
@@ -78,29 +78,6 @@ def _clean_metrics(metrics: dict[str, Any]) -> dict[str, float | None]:
         number = float(value) if value is not None else None
         out[str(name)] = number if number is not None and math.isfinite(number) else None
     return out
-
-
-def _stats(stats: Any) -> dict[str, list[float]] | None:
-    if stats is None:
-        return None
-    if isinstance(stats, dict):
-        mean, std = stats["mean"], stats["std"]
-    else:
-        mean, std = stats
-    return {"mean": [float(m) for m in mean], "std": [float(s) for s in std]}
-
-
-def _input_size(model: Any, dls: Any, stored: Any) -> list[int] | None:
-    n_in = int(model.config["n_in"])
-    size = getattr(dls, "size", None)
-    if isinstance(size, int):
-        return [n_in, size, size]
-    if isinstance(size, (tuple, list)) and len(size) == 2:
-        return [n_in, int(size[0]), int(size[1])]
-    if stored is not None:
-        return list(stored)
-    spec_size = getattr(model.body.spec, "input_size", None)
-    return [n_in, *(int(s) for s in spec_size[1:])] if spec_size else None
 
 
 def versions(distributions: Sequence[str]) -> dict[str, str]:

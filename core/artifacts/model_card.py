@@ -67,16 +67,13 @@ def _body(config: dict[str, Any], title: str) -> str:
         "",
         "## Body",
         "",
-        f"- architecture: `{arch}` (input channels: {config['n_in']}, cut: `{config['cut']}`)",
+        f"- architecture: `{arch}` (inputs: {_inputs(config['inputs'])}, cut: `{config['cut']}`)",
         f"- weights: `{weights}`" + (f" (base model [{b}](https://huggingface.co/{b}))" if (b := base_model(weights, arch)) else "")
         if weights else "- weights: none (the whole body is stored here)",
     ]
     if weights:
         lines.append(f"- source weights fingerprint: `{config['body_fingerprint']}`")
-    if config["stats"]:
-        lines.append(f"- normalization: mean {config['stats']['mean']}, std {config['stats']['std']}")
-    if config["input_size"]:
-        lines.append(f"- input size: {' x '.join(str(s) for s in config['input_size'])}")
+    lines += _preprocessing(config["preprocessor"])
     lines += ["", "## Usage", "", "```python", "import graftzoo", "",
               f'model = graftzoo.load_head("{REPO_REF}")',
               'labels, probs = model.predict(["cat.jpg"])', "```", "",
@@ -94,6 +91,21 @@ def _body(config: dict[str, Any], title: str) -> str:
               f"- format version {config['format_version']}, created {config['created']}",
               "- versions: " + ", ".join(f"{k} {v}" for k, v in config["versions"].items()), ""]
     return "\n".join(lines)
+
+
+def _inputs(inputs: dict[str, Any]) -> str:
+    params = ", ".join(f"{k}={json.dumps(v)}" for k, v in inputs.items() if k != "kind")
+    text = f"`{inputs['kind']}`" + (f" ({params})" if params else "")
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _preprocessing(preprocessor: dict[str, Any]) -> list[str]:
+    """One line per entry of the preprocessor's state: what raw items must look like."""
+    lines = [f"- preprocessing (`{preprocessor['kind']}`):"]
+    for key, value in preprocessor["state"].items():
+        text = json.dumps(value)
+        lines.append(f"  - {key}: {text if len(text) <= 200 else text[:197] + '...'}")
+    return lines
 
 
 def _classes(config: dict[str, Any]) -> list[str]:

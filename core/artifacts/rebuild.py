@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import nn
 
 from graftzoo.artifacts.header import TensorEntry
 from graftzoo.artifacts.tensors import BODY_PREFIX, HEAD_PREFIX
+from graftzoo.body import Body
 from graftzoo.errors import ArtifactError, GraftzooError, UnknownNameError
+from graftzoo.model_config import ModelConfig
+
+
+def model_config(config: dict[str, Any], weights: str | None) -> ModelConfig:
+    """The ModelConfig a validated graftzoo.json describes, with the body's weights `weights`."""
+    return ModelConfig.from_json({
+        "arch": config["arch"], "weights": weights, "inputs": config["inputs"], "cut": config["cut"],
+        "head": config["head"], "n_out": config["n_out"], "head_kwargs": config["head_kwargs"], "task": config["task"],
+    })
 
 
 def resolve_specs(config: dict[str, Any], folder: Path) -> tuple[Any, Any, Any]:
@@ -19,7 +29,8 @@ def resolve_specs(config: dict[str, Any], folder: Path) -> tuple[Any, Any, Any]:
 
     registry = current()
     found = []
-    for kind, name in (("archs", config["arch"]), ("heads", config["head"]), ("tasks", config["task"])):
+    for kind, name in (("archs", config["arch"]), ("heads", config["head"]), ("tasks", config["task"]),
+                       ("preprocessors", config["inputs"]["kind"]), ("preprocessors", config["preprocessor"]["kind"])):
         try:
             found.append(registry.get_arch(name) if kind == "archs" else registry.get(kind, name))
         except UnknownNameError as exc:
@@ -32,42 +43,35 @@ def build_model(config: dict[str, Any], weights: str | None, entries: dict[str, 
 
     A body saved without a weight source must be stored whole: every body tensor is required then.
     """
-    from graftzoo.grafting import GraftedModel, create_body
-    from graftzoo.imports import import_attr
+    from graftzoo.assemble import assemble
 
-    from graftzoo.head import check_json_kwargs
-
-    arch, head_spec, task_spec = resolve_specs(config, folder)
-    try:
-        check_json_kwargs(config["head_kwargs"], head_spec.name, head_spec.kwargs_schema)
-        body = create_body(arch, weights=weights, n_in=config["n_in"], cut=config["cut"])
-        factory = import_attr(head_spec.factory)
-        _check_shapes(_meta_state(factory, body, config), entries, HEAD_PREFIX, folder, every_key=True)
+    def check_before_head(body: Body, factory: Callable[..., Any], full: ModelConfig) -> None:
+        _check_shapes(_meta_state(factory, body, full), entries, HEAD_PREFIX, folder, every_key=True)
         body_shapes = {BODY_PREFIX + k: v.shape for k, v in body.state_dict().items()}
         _check_shapes(body_shapes, entries, BODY_PREFIX, folder, every_key=config["body_weights"] is None)
-        head = factory(body, config["n_out"], **config["head_kwargs"])
+
+    try:
+        model: nn.Module = assemble(model_config(config, weights), before_head=check_before_head)
     except ArtifactError:
         raise
+    except UnknownNameError as exc:
+        raise ArtifactError(f"the head saved in {folder} needs something that is not installed: {exc}") from exc
     except GraftzooError as exc:
         raise ArtifactError(f"cannot rebuild the model saved in {folder}: {exc}") from exc
-    model_config = {
-        "arch": arch.name, "weights": body.weights, "n_in": config["n_in"], "cut": config["cut"],
-        "head": head_spec.name, "n_out": config["n_out"], "head_kwargs": config["head_kwargs"], "task": task_spec.name,
-    }
-    return GraftedModel(body, head, task=import_attr(task_spec.factory)(), config=model_config)
+    return model
 
 
-def _meta_state(factory: Any, body: Any, config: dict[str, Any]) -> dict[str, torch.Size]:
+def _meta_state(factory: Any, body: Any, config: ModelConfig) -> dict[str, torch.Size]:
     """The head's tensor shapes, from a copy built on the meta device (no memory for the tensors)."""
     for attempt in range(2):
         try:
             with torch.device("meta"):
-                head = factory(body, config["n_out"], **config["head_kwargs"])
+                head = factory(body, config.n_out, **config.head_kwargs)
             return {HEAD_PREFIX + k: v.shape for k, v in head.state_dict().items()}
         except GraftzooError:
             raise
         except (TypeError, ValueError) as exc:
-            raise ArtifactError(f"head {config['head']!r} cannot be built from head_kwargs {config['head_kwargs']}: {exc}") from exc
+            raise ArtifactError(f"head {config.head!r} cannot be built from head_kwargs {config.head_kwargs}: {exc}") from exc
         except RuntimeError:
             if attempt:
                 raise

@@ -35,7 +35,7 @@ def save_head(
 ) -> Path:
     """Write `head.safetensors`, `graftzoo.json` and `README.md` to `folder`, all at once.
 
-    `model_or_learner` is a GraftedModel or a Learner (its `dls.vocab`, `dls.stats`, `dls.size` and
+    `model_or_learner` is a GraftedModel or a Learner (its `dls.vocab`, `dls.preprocessor` and
     the recorder's last epoch are used). `metrics` and `vocab` (the class names) override what the
     Learner knows; `dataset` names the training data in the model card. An existing `folder` that
     holds a saved head is replaced only once the new one is complete.
@@ -78,7 +78,8 @@ def _config(prov: Provenance, fingerprint: str | None, body_keys: list[str], hea
         "arch": config["arch"],
         "body_weights": config["weights"],
         "body_fingerprint": fingerprint,
-        "n_in": config["n_in"],
+        "inputs": config["inputs"],
+        "preprocessor": {"kind": prov.preprocessor.kind, "state": prov.preprocessor.state()},
         "cut": config["cut"],
         "head": config["head"],
         "head_kwargs": config["head_kwargs"],
@@ -86,8 +87,6 @@ def _config(prov: Provenance, fingerprint: str | None, body_keys: list[str], hea
         "task": config["task"],
         "classes": prov.classes,
         "vocab": prov.vocab,
-        "stats": prov.stats,
-        "input_size": prov.input_size,
         "metrics": prov.metrics,
         "versions": versions(_distributions(model)),
         "body_tensors": body_keys,

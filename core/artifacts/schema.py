@@ -1,7 +1,10 @@
-"""The schema of `graftzoo.json` (format version 1) and its validation.
+"""The schema of `graftzoo.json` (format version 2; format 1 is read and upgraded) and its validation.
 
-Validation happens before anything is built: wrong types, unknown format versions and absurd
-sizes are ArtifactErrors that name the file and the key, never a crash or a huge allocation.
+Format 2 stores `inputs` (the body's InputSpec) and `preprocessor` (`{kind, state}`: how raw items
+become inputs) where format 1 stored the image-only `n_in`, `stats` and `input_size`. Validation
+happens before anything is built: wrong types, unknown format versions and absurd sizes are
+ArtifactErrors that name the file and the key, never a crash or a huge allocation. A
+preprocessor's state is checked by its own `from_state` once the kind resolved in the registry.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from typing import Any, Callable
 from graftzoo.errors import ArtifactError
 from graftzoo.spec import is_cut_name
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+IMAGE_KIND = "vision/image"  # what format-1 heads (images only) are upgraded to
 CONFIG_FILE = "graftzoo.json"
 TENSORS_FILE = "head.safetensors"
 CARD_FILE = "README.md"
@@ -102,12 +107,24 @@ def _head_file(v: Any) -> str | None:
     return None if ok else f"{{'name': '{TENSORS_FILE}', 'bytes': int, 'sha256': 64 hex digits}}"
 
 
+def _inputs(v: Any) -> str | None:
+    ok = isinstance(v, dict) and isinstance(v.get("kind"), str) and _FULL_NAME.match(v["kind"]) is not None
+    return None if ok else "a JSON object with a 'kind' (a registered input kind 'namespace/name') and its parameters"
+
+
+def _preprocessor(v: Any) -> str | None:
+    ok = (isinstance(v, dict) and set(v) == {"kind", "state"} and isinstance(v["kind"], str)
+          and _FULL_NAME.match(v["kind"]) is not None and isinstance(v["state"], dict))
+    return None if ok else "{'kind': a registered preprocessor 'namespace/name', 'state': a JSON object}"
+
+
 FIELDS: dict[str, Callable[[Any], str | None]] = {
-    "format_version": lambda v: None if v == FORMAT_VERSION and type(v) is int else f"{FORMAT_VERSION}, the format this graftzoo reads",
+    "format_version": lambda v: None if v == FORMAT_VERSION and type(v) is int else f"{FORMAT_VERSION}, the format this graftzoo writes",
     "arch": _str(_FULL_NAME, "a full registry name 'namespace/name'"),
     "body_weights": _optional(_str()),
     "body_fingerprint": _optional(_str(_FINGERPRINT, "'sha256:' and 64 hex digits")),
-    "n_in": _int(1, MAX_CHANNELS),
+    "inputs": _inputs,
+    "preprocessor": _preprocessor,
     "cut": _cut,
     "head": _str(_FULL_NAME, "a full registry name 'namespace/name'"),
     "head_kwargs": _dict,
@@ -115,8 +132,6 @@ FIELDS: dict[str, Callable[[Any], str | None]] = {
     "task": _str(_FULL_NAME, "a full registry name 'namespace/name'"),
     "classes": _optional(_str_list),
     "vocab": _optional(_str_list),
-    "stats": _stats,
-    "input_size": _input_size,
     "metrics": _metrics,
     "versions": _versions,
     "body_tensors": _body_tensors,
@@ -125,8 +140,12 @@ FIELDS: dict[str, Callable[[Any], str | None]] = {
 }
 
 
+# format 1's image-only fields, replaced in format 2 by `inputs` and `preprocessor`
+V1_FIELDS: dict[str, Callable[[Any], str | None]] = {"n_in": _int(1, MAX_CHANNELS), "stats": _stats, "input_size": _input_size}
+
+
 def validate_config(data: Any, source: str | Path = CONFIG_FILE) -> dict[str, Any]:
-    """Return `data` if it is a valid format-1 `graftzoo.json`, else raise ArtifactError saying why."""
+    """Return `data` as a valid format-2 `graftzoo.json` (format 1 upgraded), else raise ArtifactError saying why."""
     if not isinstance(data, dict):
         raise ArtifactError(f"{source} must hold a JSON object; it holds {type(data).__name__}. Save the head again.")
     version = data.get("format_version")
@@ -135,6 +154,8 @@ def validate_config(data: Any, source: str | Path = CONFIG_FILE) -> dict[str, An
             f"{source} has format_version {version}, newer than this graftzoo reads ({FORMAT_VERSION}): "
             "upgrade graftzoo (pip install -U graftzoo)."
         )
+    if version == 1 and type(version) is int:
+        data = upgrade_v1(data, source)
     missing = [key for key in FIELDS if key not in data]
     if missing:
         raise ArtifactError(f"{source} lacks {missing}: it is not a complete saved head. Save or pull it again.")
@@ -149,6 +170,22 @@ def validate_config(data: Any, source: str | Path = CONFIG_FILE) -> dict[str, An
     if problems:
         raise ArtifactError(f"{source} is not a valid saved head: " + "; ".join(problems) + ". Save or pull it again.")
     return data
+
+
+def upgrade_v1(data: dict[str, Any], source: str | Path) -> dict[str, Any]:
+    """A format-1 config (images only: n_in, stats, input_size) as format 2, after checking those fields."""
+    missing = [key for key in V1_FIELDS if key not in data]
+    if missing:
+        raise ArtifactError(f"{source} lacks {missing}: it is not a complete saved head. Save or pull it again.")
+    problems = [f"{key!r} must be {why} (got {_short(data[key])})" for key, check in V1_FIELDS.items() if (why := check(data[key]))]
+    if problems:
+        raise ArtifactError(f"{source} is not a valid saved head: " + "; ".join(problems) + ". Save or pull it again.")
+    upgraded = {k: v for k, v in data.items() if k not in V1_FIELDS}
+    upgraded["format_version"] = FORMAT_VERSION
+    upgraded["inputs"] = {"kind": IMAGE_KIND, "n_in": data["n_in"]}
+    state = {"n_in": data["n_in"], "stats": data["stats"], "input_size": data["input_size"]}
+    upgraded["preprocessor"] = {"kind": IMAGE_KIND, "state": state}
+    return upgraded
 
 
 def classes_fit(n_out: int, n_classes: int) -> bool:

@@ -93,6 +93,11 @@ def get_preds(learn: Learner, dl: Any = None, with_loss: bool = False, with_inpu
 
 
 def _encode(learn: Learner, item: Any) -> tuple[Tensor, ...]:
+    from graftzoo.preprocessor import Preprocessor
+
+    pre = getattr(learn.dls, "preprocessor", None)
+    if isinstance(pre, Preprocessor) and getattr(getattr(learn.model, "head", None), "n_inputs", 1) == 1:
+        return pre.encode([item])
     enc = getattr(learn.dls, "encode_item", None)
     if enc is not None:
         xb = enc(item)
@@ -108,9 +113,9 @@ def _encode(learn: Learner, item: Any) -> tuple[Tensor, ...]:
 def predict(learn: Learner, item: Any) -> tuple[Any, Tensor, Tensor]:
     """`(label, decoded index, probabilities)` for one item.
 
-    The item becomes model inputs with batch dim 1 through `dls.encode_item` (which
-    applies the validation transforms itself), else `item.unsqueeze(0)` (taken as
-    ready for the model); `dls.batch_transform` is not applied again. The label is
+    The item becomes model inputs with batch dim 1 through `dls.preprocessor` (the same
+    preprocessing a saved head records, so `load_head(...).predict` agrees), else
+    `dls.encode_item`, else `item.unsqueeze(0)` (taken as ready for the model); `dls.batch_transform` is not applied again. The label is
     `task.decode_labels(decoded, vocab)` when the model's task has it, else
     `dls.vocab[index]` when the dls have a vocab, else the index.
     """

@@ -13,6 +13,7 @@ from safetensors import safe_open
 
 import graftzoo.artifacts.save as save_module
 from graftzoo.artifacts import save_head
+from graftzoo.artifacts.schema import FORMAT_VERSION
 from graftzoo.errors import ArtifactError
 
 PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
@@ -30,21 +31,23 @@ def test_no_pickle_in_saved_files(saved: Path) -> None:
         data = path.read_bytes()
         assert not data.startswith(PICKLE_MAGIC) and not data.startswith(ZIP_MAGIC), path
     with safe_open(str(saved / "head.safetensors"), "pt") as handle:
-        assert handle.metadata()["graftzoo"] == "head/1"
+        assert handle.metadata()["graftzoo"] == f"head/{FORMAT_VERSION}"
         assert all(k.startswith(("head.", "body.")) for k in handle.keys())
-    assert json.loads((saved / "graftzoo.json").read_text())["format_version"] == 1
+    assert json.loads((saved / "graftzoo.json").read_text())["format_version"] == FORMAT_VERSION
     _front_matter((saved / "README.md").read_text(encoding="utf-8"))
 
 
 def test_config_records_everything_needed_to_rebuild(kit: ModuleType, frozen: Any, saved: Path) -> None:
     config = json.loads((saved / "graftzoo.json").read_text())
-    assert {k: config[k] for k in ("arch", "n_in", "cut", "head", "head_kwargs", "n_out", "task")} == {
-        k: frozen.config[k] for k in ("arch", "n_in", "cut", "head", "head_kwargs", "n_out", "task")
+    assert {k: config[k] for k in ("arch", "inputs", "cut", "head", "head_kwargs", "n_out", "task")} == {
+        k: frozen.config[k] for k in ("arch", "inputs", "cut", "head", "head_kwargs", "n_out", "task")
     }
     assert config["body_weights"] == frozen.config["weights"]
     assert config["body_fingerprint"].startswith("sha256:") and len(config["body_fingerprint"]) == 71
     assert config["classes"] == kit.CLASSES and config["metrics"] == {"accuracy": 0.75}
-    assert config["stats"]["mean"] == [0.485, 0.456, 0.406] and config["input_size"] == [3, 224, 224]
+    state = config["preprocessor"]["state"]
+    assert config["preprocessor"]["kind"] == "vision/image" and config["inputs"] == {"kind": "vision/image", "n_in": 3}
+    assert state["stats"]["mean"] == [0.485, 0.456, 0.406] and state["input_size"] == [3, 224, 224]
     assert {"graftzoo", "torch", "graftzoo-vision"} <= set(config["versions"])
     assert config["head_file"]["bytes"] == (saved / "head.safetensors").stat().st_size
 

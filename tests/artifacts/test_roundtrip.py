@@ -12,6 +12,7 @@ import torch
 from safetensors import safe_open
 
 from graftzoo.artifacts import load_head, save_head
+from graftzoo_vision.image_preprocessor import ImagePreprocessor
 
 
 def _stored(folder: Path) -> list[str]:
@@ -117,17 +118,17 @@ def test_learner_like_objects_give_vocab_stats_size_and_metrics(kit: ModuleType,
 
     class Dls:
         vocab = kit.CLASSES
-        stats = ((0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
-        size = 128
+        preprocessor = ImagePreprocessor(3, {"mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}, [3, 128, 128])
 
     class Learn:
         model, dls, recorder, train_bn = frozen, Dls(), Recorder(), True
 
     folder = save_head(Learn(), tmp_path / "from-learner")
     config = json.loads((folder / "graftzoo.json").read_text())
-    assert config["classes"] == kit.CLASSES and config["input_size"] == [3, 128, 128]
-    assert config["stats"] == {"mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}
+    state = config["preprocessor"]["state"]
+    assert config["classes"] == kit.CLASSES and state["input_size"] == [3, 128, 128]
+    assert state["stats"] == {"mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}
     assert config["metrics"] == {"train_loss": 0.5, "valid_loss": 0.4, "accuracy": 0.875}
     assert config["training"]["epochs"] == 2 and config["training"]["train_bn"] is True
     loaded = load_head(folder)
-    assert loaded.artifact_info["input_size"] == [3, 128, 128]
+    assert loaded.preprocessor.state() == state

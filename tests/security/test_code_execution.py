@@ -81,6 +81,12 @@ FORGED_FIELDS = [
     pytest.param({"head_kwargs": {"lin_ftrs": ATTACK}}, "lin_ftrs", id="kwarg-string"),
     pytest.param({"head_kwargs": {"act_cls": ATTACK}}, "act_cls", id="kwarg-unknown"),
     pytest.param({"head_kwargs": {"pool": ATTACK}}, "pool", id="kwarg-reserved"),
+    pytest.param({"inputs": {"kind": ATTACK}}, "inputs", id="inputs-path"),
+    pytest.param({"inputs": {"kind": f"{PROBE}/boom"}}, PROBE, id="inputs-unregistered"),
+    pytest.param({"preprocessor": {"kind": ATTACK, "state": {}}}, "preprocessor", id="preprocessor-path"),
+    pytest.param({"preprocessor": {"kind": f"{PROBE}/boom", "state": {}}}, PROBE, id="preprocessor-unregistered"),
+    pytest.param({"preprocessor": {"kind": "vision/image", "state": {"factory": ATTACK}}}, "factory", id="preprocessor-state"),
+    pytest.param({"preprocessor": {"kind": "vision/image", "state": {"stats": ATTACK}}}, "stats", id="preprocessor-stats"),
 ]
 
 
@@ -182,8 +188,8 @@ def test_every_graftzoo_json_field_is_covered() -> None:
     """Adding a field to the schema without deciding whether it can name code fails here."""
     from graftzoo.artifacts.schema import FIELDS
 
-    data_only = {"format_version", "body_fingerprint", "n_in", "n_out", "classes", "vocab", "stats", "input_size",
-                 "metrics", "versions", "body_tensors", "head_file", "created"}
-    attacked = {"cut", "arch", "head", "task", "body_weights", "head_kwargs"}
+    data_only = {"format_version", "body_fingerprint", "n_out", "classes", "vocab", "metrics", "versions", "body_tensors",
+                 "head_file", "created"}
+    attacked = {"cut", "arch", "head", "task", "body_weights", "head_kwargs", "inputs", "preprocessor"}
     assert set(FIELDS) == data_only | attacked
     assert issubclass(ArtifactError, GraftzooError)

@@ -1,4 +1,4 @@
-"""Building a graftzoo Body from a timm model: load weights, adapt the stem, cut before the head.
+"""Building a graftzoo Body from a timm model, as overrides of graftzoo's build steps (factory, adapt, body).
 
 A model whose `forward_features` is a spatial map gives a map body (channels-last maps are
 permuted to (B, C, H, W)); any other (tokens, lists) gives a pooled body through timm's own
@@ -17,9 +17,9 @@ from graftzoo.body import Body
 from graftzoo.cutting import cut_model
 from graftzoo.errors import ConfigError
 from graftzoo.imports import import_attr
+from graftzoo.inputs import InputSpec
 from graftzoo.spec import ArchSpec
 from graftzoo.splitter import split_children
-from graftzoo.weights import load_weights
 from graftzoo_timm.features import TimmFeatureMap, TimmPooled
 from graftzoo_timm.probe import CHANNELS_LAST, POOLED, FeatureProbe, probe_model
 from graftzoo_timm.split import timm_split
@@ -29,16 +29,25 @@ from graftzoo_timm.weights import model_kwargs
 MODEL_ATTR = "model"  # where the timm model sits inside the body's net: feature_info names start with it
 
 
-def build_body(spec: ArchSpec, weights: str | None = None, n_in: int = 3, cut: int | str | Any | None = None) -> Body:
-    """The body of timm arch `spec` (registered as `body = "graftzoo_timm.body:build_body"`)."""
-    model = create_model(spec, weights)
-    if weights is not None:
-        load_weights(model, weights, spec)
-    if n_in != spec.n_in:
-        adapt_input_convs(model, n_in, pretrained=weights is not None)
+def create_model(spec: ArchSpec, inputs: InputSpec, weights: str | None = None) -> nn.Module:
+    """`factory` step: the full timm model, randomly initialised (weights are loaded by graftzoo's weight sources)."""
+    kwargs = {**spec.factory_kwargs, "pretrained": False, **model_kwargs(weights)}
+    model: nn.Module = import_attr(spec.factory)(**kwargs)
+    return model
+
+
+def adapt_stem(model: nn.Module, spec: ArchSpec, inputs: InputSpec, pretrained: bool) -> None:
+    """`adapt` step: every image-reading conv timm names takes `inputs.n_in` channels."""
+    if inputs.n_in is not None and inputs.n_in != spec.n_in:
+        adapt_input_convs(model, inputs.n_in, pretrained=pretrained)
+
+
+def timm_body(model: nn.Module, spec: ArchSpec, inputs: InputSpec, weights: str | None, cut: Any = None) -> Body:
+    """`body` step: a user's cut as asked, else probe the model and keep its feature map (or pooled features)."""
+    n_in = inputs.n_in or spec.n_in
     if cut is not None:
         net = cut_model(model, cut)
-        return Body(net, spec=dataclasses.replace(spec, pooled=False), weights=weights, n_in=n_in, cut=cut, split=split_children)
+        return Body(net, spec=dataclasses.replace(spec, pooled=False), weights=weights, inputs=inputs, cut=cut, split=split_children)
     try:
         probe = probe_model(model, (n_in, *spec.input_size[1:]), spec.probe_size)
     except ConfigError as exc:
@@ -50,15 +59,9 @@ def build_body(spec: ArchSpec, weights: str | None = None, n_in: int = 3, cut: i
     pooled = probe.layout == POOLED
     net = TimmPooled(model) if pooled else TimmFeatureMap(model, channels_last=probe.layout == CHANNELS_LAST)
     return Body(
-        net, spec=dataclasses.replace(spec, pooled=pooled), weights=weights, n_in=n_in, cut=None,
+        net, spec=dataclasses.replace(spec, pooled=pooled), weights=weights, inputs=inputs, cut=None,
         split=timm_split, num_features=probe.num_features, feature_info=feature_info(model, probe),
     )
-
-
-def create_model(spec: ArchSpec, weights: str | None) -> nn.Module:
-    """The full timm model, randomly initialised (weights are loaded by graftzoo's weight sources)."""
-    kwargs = {**spec.factory_kwargs, "pretrained": False, **model_kwargs(weights)}
-    return import_attr(spec.factory)(**kwargs)
 
 
 def drop_modules(model: nn.Module, names: tuple[str, ...]) -> None:

@@ -10,7 +10,11 @@ from typing import Any
 
 from graftzoo_timm.overrides import arch_defaults
 
-BODY = "graftzoo_timm.body:build_body"
+STEPS = {
+    "factory": "graftzoo_timm.body:create_model",
+    "adapt": "graftzoo_timm.body:adapt_stem",
+    "body": "graftzoo_timm.body:timm_body",
+}  # graftzoo's build steps timm bodies override (graftzoo_timm.body)
 FACTORY = "timm:create_model"
 PROBE_SIZE = 64
 
@@ -38,7 +42,7 @@ def arch_entry(name: str, family: str | None) -> dict[str, Any]:
         "name": name,
         "factory": FACTORY,
         "factory_kwargs": {"model_name": name},
-        "body": BODY,
+        "steps": dict(STEPS),
         "stats": [list(cfg.mean), list(cfg.std)],
         "input_size": list(cfg.input_size),
         "probe_size": probe_size(cfg),

@@ -31,7 +31,7 @@ def test_entries_follow_the_pretrained_configs() -> None:
         if spec.name != "timm/tf_efficientnet_lite0":  # its stats may come from graftzoo-packaged (also 0.5)
             assert spec.stats == (tuple(cfg.mean), tuple(cfg.std)), name
         assert spec.factory == "timm:create_model" and spec.factory_kwargs == {"model_name": name}
-        assert spec.body == "graftzoo_timm.body:build_body"
+        assert spec.steps["body"] == "graftzoo_timm.body:timm_body" and spec.body is None
         assert spec.family is not None and name in timm.list_models(module=spec.family)
         has_weights = bool(cfg.tag and (cfg.hf_hub_id or cfg.url or cfg.file))
         if spec.default_weights is None:

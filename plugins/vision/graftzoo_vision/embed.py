@@ -7,8 +7,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from graftzoo.artifacts.preprocess import to_batch
 from graftzoo.errors import ConfigError
+from graftzoo.preprocessor import model_preprocessor
+from graftzoo_vision.image_preprocessor import ImagePreprocessor
 
 POOLS = ("avg", "max", "concat")
 
@@ -24,20 +25,12 @@ def pool_features(features: torch.Tensor, pool: str = "avg") -> torch.Tensor:
     return {"avg": avg, "max": top, "concat": torch.cat([top, avg], dim=1)}[pool]
 
 
-def _preprocessing(obj: Any, model: nn.Module, size: int | None) -> tuple[Any, list[int] | None]:
-    """Normalization stats and input size: the Learner's data, else the saved artifact's, else the body's."""
-    dls, info, n_in = getattr(obj, "dls", None), getattr(model, "artifact_info", None) or {}, model.config["n_in"]
-    stats = getattr(dls, "stats", None) or info.get("stats") or model.body.stats
-    if stats is not None and not isinstance(stats, dict):
-        stats = {"mean": list(stats[0]), "std": list(stats[1])}
-    dls_size = getattr(dls, "size", None)
-    if size is not None:
-        return stats, [n_in, size, size]
-    if isinstance(dls_size, int):
-        return stats, [n_in, dls_size, dls_size]
-    if isinstance(dls_size, (tuple, list)):
-        return stats, [n_in, *dls_size]
-    return stats, info.get("input_size") or [n_in, *model.body.spec.input_size[1:]]
+def _preprocessor(obj: Any, model: nn.Module, size: int | None) -> ImagePreprocessor:
+    """The Learner's data preprocessing, else the saved head's, else the body's; resized to `size` if given."""
+    pre = model_preprocessor(model, getattr(obj, "dls", None))
+    if not isinstance(pre, ImagePreprocessor):
+        raise ConfigError(f"embed takes images; this model's inputs are {pre.kind!r}")
+    return pre if size is None else ImagePreprocessor(pre.n_in, pre.stats, [pre.n_in, size, size])
 
 
 def embed(
@@ -55,8 +48,8 @@ def embed(
         raise ConfigError(
             f"embed needs a model made by graftzoo.graft (or a Learner holding one), got {type(model).__name__}"
         )
-    stats, input_size = _preprocessing(model_or_learner, model, size)
-    batch = to_batch(images, stats=stats, input_size=input_size, n_in=model.config["n_in"])
+    pre = _preprocessor(model_or_learner, model, size)
+    (batch,) = pre.encode(pre.batch_items(images)[1])
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     was_training = model.body.training
     model.body.eval()

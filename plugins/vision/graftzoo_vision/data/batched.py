@@ -7,6 +7,7 @@ from typing import Any, Sequence
 import torch
 
 from graftzoo_vision.data.errors import DataError
+from graftzoo_vision.image_preprocessor import ImagePreprocessor
 
 Stats = tuple[tuple[float, ...], tuple[float, ...]]
 
@@ -31,6 +32,17 @@ class BatchedLoaders:
             return 1 if self.convert_mode == "L" else 3
         first = self.train_ds.items[0]
         return int(first.shape[-3]) if isinstance(first, torch.Tensor) else 3
+
+    @property
+    def preprocessor(self) -> ImagePreprocessor:
+        """Raw images -> model inputs as validation prepares them (saved with the head, used by predict)."""
+        stats = self.stats
+        size = getattr(self, "size", None)
+        hw = [size, size] if isinstance(size, int) else list(size) if isinstance(size, (tuple, list)) else None
+        return ImagePreprocessor(
+            self.n_in, {"mean": list(stats[0]), "std": list(stats[1])} if stats else None,
+            [self.n_in, *hw] if hw else None,
+        )
 
     @property
     def stats(self) -> Stats | None:

@@ -1,0 +1,181 @@
+"""The `vision/image` preprocessor: image files, PIL images and tensors into the batch a body expects.
+
+The same steps as validation in the data pipeline: open (RGB, or L for one channel), centre-crop to
+the input's aspect (the largest square for square inputs), resize to the input size with
+antialiasing, scale to [0, 1], normalize with the stats. Its state (`n_in`, `stats`,
+`input_size`) is plain JSON and travels in every saved image head.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any, Sequence
+
+import torch
+
+from graftzoo.errors import ConfigError
+from graftzoo.inputs import InputSpec
+from graftzoo.preprocessor import Preprocessor
+
+Stats = dict[str, list[float]] | None
+MAX_CHANNELS = 64
+MAX_SIDE = 8192
+
+
+class ImagePreprocessor(Preprocessor):
+    """Images for a body taking `n_in` channels, resized to `input_size` and normalized with `stats`."""
+
+    kind = "vision/image"
+
+    def __init__(self, n_in: int = 3, stats: Stats = None, input_size: Sequence[int] | None = None) -> None:
+        self.n_in = _channels_count(n_in)
+        self.stats = _checked_stats(stats, self.n_in)
+        self.input_size = _checked_size(input_size)
+
+    @classmethod
+    def for_model(cls, model: Any) -> ImagePreprocessor:
+        """The body's pretrained stats and the arch's input size, at the body's channels."""
+        body = model.body
+        stats = body.stats
+        size = list(body.spec.input_size[1:])
+        return cls(body.n_in, {"mean": list(stats[0]), "std": list(stats[1])} if stats else None, [body.n_in, *size])
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> ImagePreprocessor:
+        unknown = sorted(set(state) - {"n_in", "stats", "input_size"})
+        if unknown:
+            raise ConfigError(f"unknown keys {unknown} in a vision/image preprocessor state")
+        return cls(state.get("n_in", 3), state.get("stats"), state.get("input_size"))
+
+    def state(self) -> dict[str, Any]:
+        return {"n_in": self.n_in, "stats": self.stats, "input_size": self.input_size}
+
+    def input_spec(self) -> InputSpec:
+        return InputSpec.image(self.n_in)
+
+    def is_single(self, item: Any) -> bool:
+        """One item (a path, a PIL image, a (C, H, W) tensor) rather than a batch of them."""
+        if isinstance(item, torch.Tensor):
+            return item.dim() == 3
+        return isinstance(item, (str, os.PathLike)) or _is_pil(item)
+
+    def batch_items(self, inputs: Any) -> tuple[bool, list[Any]]:
+        if isinstance(inputs, torch.Tensor) and inputs.dim() == 4:
+            return False, list(inputs)
+        if not self.is_single(inputs) and not (isinstance(inputs, (list, tuple)) and inputs):
+            raise ConfigError(
+                f"predict takes image paths, PIL images or image tensors ((C, H, W) or (B, C, H, W)), got {type(inputs).__name__}"
+            )
+        return super().batch_items(inputs)
+
+    def encode(self, items: Sequence[Any]) -> tuple[torch.Tensor, ...]:
+        """A float32 (B, C, H, W) batch of `items`, resized and normalized."""
+        size = tuple(self.input_size[1:]) if self.input_size is not None and len(self.input_size) == 3 else None
+        batch = torch.stack([_item(x, size, self.n_in) for x in items])
+        return (_normalize(batch, self.stats),)
+
+
+def _channels_count(n_in: Any) -> int:
+    if not isinstance(n_in, int) or isinstance(n_in, bool) or not 1 <= n_in <= MAX_CHANNELS:
+        raise ConfigError(f"n_in must be an int from 1 to {MAX_CHANNELS}, got {n_in!r}")
+    return n_in
+
+
+def _checked_stats(stats: Any, n_in: int) -> Stats:
+    """{'mean': [...], 'std': [...]} of finite numbers, positive stds, one per channel (or RGB on gray)."""
+    if stats is None:
+        return None
+    if isinstance(stats, (tuple, list)) and len(stats) == 2:
+        stats = {"mean": stats[0], "std": stats[1]}
+    what = "stats must be {'mean': [finite numbers], 'std': [finite positive numbers]}, one per channel"
+    if not isinstance(stats, dict) or set(stats) != {"mean", "std"}:
+        raise ConfigError(what)
+    try:
+        mean, std = [float(m) for m in stats["mean"]], [float(s) for s in stats["std"]]
+    except (TypeError, ValueError):
+        raise ConfigError(what) from None
+    if not mean or len(mean) != len(std) or len(mean) not in (n_in, 3) or not all(math.isfinite(v) for v in mean + std) or min(std) <= 0:
+        raise ConfigError(f"{what} (got {len(mean)} means, {len(std)} stds for {n_in} channels)")
+    return {"mean": mean, "std": std}
+
+
+def _checked_size(size: Any) -> list[int] | None:
+    if size is None:
+        return None
+    ok = isinstance(size, (list, tuple)) and len(size) == 3 and all(
+        isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= MAX_SIDE for d in size
+    )
+    if not ok:
+        raise ConfigError(f"input_size must be [channels, height, width] with each side from 1 to {MAX_SIDE}, got {size!r}")
+    return [int(d) for d in size]
+
+
+def _item(item: Any, size: tuple[int, int] | None, n_in: int) -> torch.Tensor:
+    from torchvision.transforms.v2 import functional as F
+
+    if isinstance(item, torch.Tensor):
+        image: Any = _channels(item, n_in)
+    else:
+        image = _open(item, n_in, size)
+    if size is not None:
+        top, left, height, width = _crop_box(*F.get_size(image), size)
+        if (height, width) != size or (top, left) != (0, 0):
+            image = F.resized_crop(image, top, left, height, width, list(size), antialias=True)
+    tensor = image if isinstance(image, torch.Tensor) else F.pil_to_tensor(image)
+    return F.to_dtype(tensor, torch.float32, scale=True) if not tensor.is_floating_point() else tensor.float()
+
+
+def _open(item: Any, n_in: int, size: tuple[int, int] | None) -> Any:
+    from PIL import Image
+
+    mode = {1: "L", 3: "RGB"}.get(n_in)
+    if mode is None:
+        raise ConfigError(f"a model with {n_in} input channels predicts from tensors only, not from image files")
+    if _is_pil(item):
+        image = item
+    else:
+        try:
+            image = Image.open(item)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot open {str(item)!r} as an image ({exc}); pass an image file, a PIL image or a tensor") from None
+        if size is not None:
+            image.draft(mode, (max(size), max(size)))  # JPEG: decode at a reduced scale, never below size
+    return image if image.mode == mode else image.convert(mode)
+
+
+def _channels(x: torch.Tensor, n_in: int) -> torch.Tensor:
+    if x.dim() != 3:
+        raise ConfigError(f"an image tensor must be (C, H, W) or a batch (B, C, H, W), got shape {tuple(x.shape)}")
+    if x.shape[0] == n_in:
+        return x
+    if x.shape[0] == 1:
+        return x.expand(n_in, *x.shape[1:])
+    raise ConfigError(f"the image tensor has {x.shape[0]} channels but the model takes {n_in}")
+
+
+def _crop_box(height: int, width: int, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """(top, left, height, width) of the largest centred crop with the aspect ratio of `size`."""
+    target_h, target_w = size
+    if width * target_h > height * target_w:  # too wide
+        crop_h, crop_w = height, max(1, round(height * target_w / target_h))
+    else:
+        crop_h, crop_w = max(1, round(width * target_h / target_w)), width
+    return (height - crop_h) // 2, (width - crop_w) // 2, crop_h, crop_w
+
+
+def _normalize(batch: torch.Tensor, stats: Stats) -> torch.Tensor:
+    if not stats:
+        return batch
+    mean, std = list(stats["mean"]), list(stats["std"])
+    channels = batch.shape[1]
+    if len(mean) == 3 and channels == 1:  # RGB stats on grayscale input: average them, as training does
+        mean, std = [sum(mean) / 3], [sum(std) / 3]
+    if len(mean) != channels:
+        raise ConfigError(f"the stored stats have {len(mean)} channels but the inputs have {channels}")
+    view = (1, channels, 1, 1)
+    return (batch - torch.tensor(mean).view(view)) / torch.tensor(std).view(view)
+
+
+def _is_pil(item: Any) -> bool:
+    return type(item).__module__.startswith("PIL.")
