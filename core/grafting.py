@@ -85,7 +85,7 @@ def graft(
     kwargs go in `head_kwargs` (any name, even `weights` or `cut`) or, as a shorthand, as extra
     keyword arguments.
     """
-    from graftzoo.assemble import assemble
+    from graftzoo.assembly import assemble
     from graftzoo.registry import current
 
     spec = arch_spec(arch)
@@ -101,7 +101,7 @@ def graft(
 
 def from_config(config: dict[str, Any] | ModelConfig, weights: str | None | bool = True) -> GraftedModel:
     """Rebuild a grafted model from its `config`; `weights=False` skips loading the body's weights."""
-    from graftzoo.assemble import assemble
+    from graftzoo.assembly import assemble
 
     parsed = ModelConfig.from_json(config)
     if weights is not True:

@@ -49,6 +49,10 @@ def source_fingerprint(ref: str, spec: ArchSpec | None = None) -> str:
     from graftzoo.weights import split_ref, weight_source
 
     source = weight_source(split_ref(ref)[0])
+    own = getattr(source, "fingerprint", None)
+    if callable(own):  # a source that builds whole bodies (head://) fingerprints them itself
+        fingerprint: str = own(ref, spec)
+        return fingerprint
     path = source.resolve(ref, spec)
     stat = os.stat(path)
     key = (os.path.realpath(path), stat.st_size, stat.st_mtime_ns)

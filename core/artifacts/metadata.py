@@ -12,6 +12,7 @@ from typing import Any, Sequence
 from torch import nn
 
 from graftzoo.errors import ArtifactError
+from graftzoo.data_protocol import dls_attr
 
 
 @dataclass
@@ -36,7 +37,7 @@ def provenance(obj: Any, *, metrics: dict[str, Any] | None = None, vocab: Sequen
             f"save_head needs a model made by graftzoo.graft (or a Learner holding one), got {type(model).__name__}"
         )
     dls = getattr(obj, "dls", None)
-    classes, input_vocab = _split_vocab(vocab if vocab is not None else getattr(dls, "vocab", None) or getattr(model, "vocab", None))
+    classes, input_vocab = _split_vocab(vocab if vocab is not None else dls_attr(dls, "vocab") or getattr(model, "vocab", None))
     info = getattr(model, "artifact_info", None) or {}
     prov = Provenance(
         model=model,

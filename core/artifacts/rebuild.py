@@ -43,7 +43,7 @@ def build_model(config: dict[str, Any], weights: str | None, entries: dict[str, 
 
     A body saved without a weight source must be stored whole: every body tensor is required then.
     """
-    from graftzoo.assemble import assemble
+    from graftzoo.assembly import assemble
 
     def check_before_head(body: Body, factory: Callable[..., Any], full: ModelConfig) -> None:
         _check_shapes(_meta_state(factory, body, full), entries, HEAD_PREFIX, folder, every_key=True)

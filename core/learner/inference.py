@@ -11,6 +11,7 @@ from torch import Tensor
 from graftzoo.errors import ConfigError
 from graftzoo.learner.callback import Callback
 from graftzoo.learner.loop import to_device
+from graftzoo.data_protocol import dls_attr
 
 if TYPE_CHECKING:
     from graftzoo.learner.learner import Learner
@@ -95,10 +96,10 @@ def get_preds(learn: Learner, dl: Any = None, with_loss: bool = False, with_inpu
 def _encode(learn: Learner, item: Any) -> tuple[Tensor, ...]:
     from graftzoo.preprocessor import Preprocessor
 
-    pre = getattr(learn.dls, "preprocessor", None)
+    pre = dls_attr(learn.dls, "preprocessor")
     if isinstance(pre, Preprocessor) and getattr(getattr(learn.model, "head", None), "n_inputs", 1) == 1:
         return pre.encode([item])
-    enc = getattr(learn.dls, "encode_item", None)
+    enc = dls_attr(learn.dls, "encode_item")
     if enc is not None:
         xb = enc(item)
         return tuple(xb) if isinstance(xb, (tuple, list)) else (xb,)
@@ -127,12 +128,12 @@ def predict(learn: Learner, item: Any) -> tuple[Any, Tensor, Tensor]:
     decoded = learn.decode(probs)[0]
     decode_labels = getattr(learn.task, "decode_labels", None)
     if callable(decode_labels):
-        return decode_labels(decoded, getattr(learn.dls, "vocab", None)), decoded, probs[0]
+        return decode_labels(decoded, dls_attr(learn.dls, "vocab")), decoded, probs[0]
     return _label(learn, decoded), decoded, probs[0]
 
 
 def _label(learn: Learner, decoded: Tensor) -> Any:
-    vocab = getattr(learn.dls, "vocab", None)
+    vocab = dls_attr(learn.dls, "vocab")
     if vocab is None:
         return decoded.item() if decoded.numel() == 1 and not decoded.is_floating_point() else decoded
     if decoded.numel() == 1 and not decoded.is_floating_point() and decoded.dtype != torch.bool:

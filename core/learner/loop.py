@@ -28,6 +28,7 @@ from graftzoo.learner.callback import (
     handles,
 )
 from graftzoo.learner.mixed_precision import Precision
+from graftzoo.data_protocol import dls_attr
 
 __all__ = ["TrainLoop", "to_device"]
 
@@ -228,7 +229,7 @@ class TrainLoop:
         self._with_events(self._all_batches, "train", CancelTrainException)
 
     def _do_epoch_validate(self, dl: Any = None) -> None:
-        self.dl = getattr(self.dls, "valid", None) if dl is None else dl
+        self.dl = dls_attr(self.dls, "valid") if dl is None else dl
         if self.dl is None:
             raise ConfigError("there is no validation set (dls.valid is None); pass a DataLoader: validate(dl=...).")
         self.n_iter = _len(self.dl) or 0
@@ -239,7 +240,7 @@ class TrainLoop:
 
     def _do_epoch(self) -> None:
         self._do_epoch_train()
-        if getattr(self.dls, "valid", None) is not None:
+        if dls_attr(self.dls, "valid") is not None:
             self._do_epoch_validate()
 
     def _do_fit(self) -> None:
@@ -262,4 +263,4 @@ class TrainLoop:
 
     @property
     def _batch_tfm(self) -> Callable[[Sequence[Any], bool], Sequence[Any]] | None:
-        return getattr(self.dls, "batch_transform", None)
+        return dls_attr(self.dls, "batch_transform")

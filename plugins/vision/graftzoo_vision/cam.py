@@ -21,6 +21,7 @@ from torch import Tensor, nn
 from graftzoo.errors import ConfigError
 from graftzoo_vision.classify import ClassifyHead
 from graftzoo_vision.layers import AdaptiveConcatPool2d
+from graftzoo.data_protocol import dls_attr
 
 __all__ = ["Hook", "HookBwd", "class_activation_map", "grad_cam", "linear_cam_weights", "plot_cam"]
 
@@ -98,7 +99,7 @@ def _model_and_input(learn_or_model: Any, image: Any) -> tuple[nn.Module, Tensor
     if isinstance(image, Tensor) and image.is_floating_point():
         x = image
     else:
-        encode = getattr(getattr(learn_or_model, "dls", None), "encode_item", None)
+        encode = dls_attr(getattr(learn_or_model, "dls", None), "encode_item")
         if encode is None:
             raise ConfigError(
                 "pass the image as a preprocessed float (C, H, W) tensor, or pass a Learner whose dls has "
@@ -114,7 +115,7 @@ def _model_and_input(learn_or_model: Any, image: Any) -> tuple[nn.Module, Tensor
 
 
 def _vocab(learn_or_model: Any) -> Sequence[str] | None:
-    return getattr(getattr(learn_or_model, "dls", None), "vocab", None)
+    return dls_attr(getattr(learn_or_model, "dls", None), "vocab")
 
 
 def _class_scores(out: Tensor) -> Tensor:

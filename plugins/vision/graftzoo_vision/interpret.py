@@ -13,6 +13,7 @@ from torch import Tensor
 from torch.utils.data import RandomSampler
 
 from graftzoo.errors import ConfigError, GraftzooError
+from graftzoo.data_protocol import dls_attr
 
 __all__ = ["ClassificationInterpretation"]
 
@@ -47,7 +48,7 @@ def _gather(learn: Any, dl: Any) -> tuple[Tensor, Tensor, Tensor]:
 
 def _decode(learn: Any, probs: Tensor) -> Tensor:
     """Decoded predictions: the learner's or the task's `decode`, else argmax."""
-    for owner in (learn, getattr(getattr(learn, "model", None), "task", None)):
+    for owner in (learn, dls_attr(getattr(learn, "model", None), "task")):
         decode = getattr(owner, "decode", None)
         if callable(decode):
             decoded = decode(probs)
@@ -90,9 +91,9 @@ class ClassificationInterpretation:
     def from_learner(cls, learn: Any, dl: Any = None) -> ClassificationInterpretation:
         """Run `learn.get_preds` over `dl` (default: the validation loader) and keep everything."""
         dls = getattr(learn, "dls", None)
-        dl = dl if dl is not None else getattr(dls, "valid", None)
+        dl = dl if dl is not None else dls_attr(dls, "valid")
         probs, targets, losses = _gather(learn, dl)
-        return cls(probs, targets, losses, getattr(dls, "vocab", None), _decode(learn, probs), dl=dl, dls=dls)
+        return cls(probs, targets, losses, dls_attr(dls, "vocab"), _decode(learn, probs), dl=dl, dls=dls)
 
     # ---- confusion -----------------------------------------------------------------------------
     def confusion_matrix(self) -> Tensor:
@@ -182,16 +183,16 @@ class ClassificationInterpretation:
             )
         collate = getattr(self.dl, "collate_fn", None) or torch.utils.data.default_collate
         batch = collate([dataset[i] for i in indices])
-        tfm = getattr(self.dls, "batch_transform", None)
+        tfm = dls_attr(self.dls, "batch_transform")
         if tfm is not None:
             batch = tfm(batch, False)
         x = batch[0].detach().cpu()
         if not x.is_floating_point():  # raw uint8 images
             return x.float() / 255.0
-        denorm = getattr(self.dls, "denormalize", None)
+        denorm = dls_attr(self.dls, "denormalize")
         if callable(denorm):
             return denorm(x).clamp(0, 1)
-        stats = getattr(self.dls, "stats", None)
+        stats = dls_attr(self.dls, "stats")
         if stats is not None:
             mean, std = (torch.tensor(s, dtype=x.dtype).view(-1, 1, 1) for s in stats)
             return (x * std + mean).clamp(0, 1)

@@ -6,6 +6,7 @@ from typing import Any, Sequence
 
 from graftzoo.grafting import graft
 from graftzoo.learner import Learner
+from graftzoo.data_protocol import dls_attr
 
 
 def vision_learner(
@@ -34,7 +35,7 @@ def vision_learner(
     as in fastai, when `n_in` differs from the stats' channel count).
     """
     if n_out is None:
-        n_out = getattr(dls, "c", None)
+        n_out = dls_attr(dls, "c")
     if not n_out:
         from graftzoo.errors import ConfigError
 
@@ -49,7 +50,7 @@ def vision_learner(
         "y_range": list(y_range) if y_range is not None else None,
     }
     model = graft(arch, "classify", n_out=n_out, weights=weights, n_in=n_in, cut=cut, **head_kwargs)
-    model.vocab = list(getattr(dls, "vocab", None) or []) or None
+    model.vocab = list(dls_attr(dls, "vocab") or []) or None
     stats = model.body.stats
     if normalize and stats is not None and len(stats[0]) == n_in and hasattr(dls, "normalize"):
         dls.normalize(*stats)

@@ -8,6 +8,7 @@ from typing import Any
 from graftzoo.grafting import graft
 from graftzoo.learner import Learner
 from graftzoo_vision.unet_learner import normalize_for_body
+from graftzoo.data_protocol import dls_attr
 
 
 def siamese_learner(
@@ -38,7 +39,7 @@ def siamese_learner(
         lin_ftrs=list(lin_ftrs) if lin_ftrs is not None else None,
         ps=list(ps) if isinstance(ps, (list, tuple)) else ps, concat_pool=concat_pool,
     )
-    model.vocab = list(getattr(dls, "vocab", None) or []) or None
+    model.vocab = list(dls_attr(dls, "vocab") or []) or None
     if normalize:
         normalize_for_body(dls, model.body.stats, n_in)
     learn = Learner(dls, model, metrics=metrics, **learner_kwargs)

@@ -9,11 +9,12 @@ from graftzoo.errors import ConfigError
 from graftzoo.grafting import graft
 from graftzoo.learner import Learner
 from graftzoo_vision.segmentation import Dice, DiceMulti, ForegroundAccuracy
+from graftzoo.data_protocol import dls_attr
 
 
 def data_img_size(dls: Any) -> list[int] | None:
     """[height, width] of the batches `dls` makes (its `size`), or None when it does not say."""
-    size = getattr(dls, "size", None)
+    size = dls_attr(dls, "size")
     if isinstance(size, int):
         return [size, size]
     if isinstance(size, (tuple, list)) and len(size) == 2:
@@ -55,7 +56,7 @@ def unet_learner(
     (foreground vs background, or per class for more than two classes) and foreground accuracy.
     """
     if n_out is None:
-        n_out = getattr(dls, "c", None)
+        n_out = dls_attr(dls, "c")
     if not n_out:
         raise ConfigError("n_out is not given and the data loaders have no `c` (number of codes): pass n_out=")
     size = img_size if img_size is not None else data_img_size(dls)
@@ -67,7 +68,7 @@ def unet_learner(
         blur=blur, blur_final=blur_final, self_attention=self_attention,
         y_range=list(y_range) if y_range is not None else None, last_cross=last_cross, bottle=bottle,
     )
-    model.vocab = list(getattr(dls, "vocab", None) or []) or None
+    model.vocab = list(dls_attr(dls, "vocab") or []) or None
     if normalize:
         normalize_for_body(dls, model.body.stats, n_in)
     if metrics is None:
