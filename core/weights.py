@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -85,14 +88,39 @@ def weight_source(scheme: str) -> WeightSource:
     return import_attr(spec.factory)()
 
 
+_READ_ONCE: ContextVar[dict[tuple[str, str | None], StateDict] | None] = ContextVar("graftzoo_read_once", default=None)
+
+
+@contextmanager
+def reading_weights_once() -> Iterator[None]:
+    """Within the block each weights reference is read from its source once (save_head and load_head
+    need the same source weights for the fingerprint and for the body)."""
+    token = _READ_ONCE.set({})
+    try:
+        yield
+    finally:
+        _READ_ONCE.reset(token)
+
+
+def source_state_dict(ref: str, arch: ArchSpec | None = None) -> StateDict:
+    """The tensors `ref` names, read through the weight source of its scheme (once per `reading_weights_once`)."""
+    cache = _READ_ONCE.get()
+    key = (ref, arch.name if arch else None)
+    if cache is not None and key in cache:
+        return cache[key]
+    state = weight_source(split_ref(ref)[0]).load_state_dict(ref, arch)
+    if cache is not None:
+        cache[key] = state
+    return state
+
+
 def load_weights(model: torch.nn.Module, ref: str, arch: ArchSpec | None = None) -> None:
     """Load the weights `ref` names into `model`, every key accounted for, explaining a mismatch.
 
     torch's own loading decides what is missing, so checkpoints from older torch versions load
     (BatchNorm fills the `num_batches_tracked` they lack, versioned modules convert themselves).
     """
-    scheme, _ = split_ref(ref)
-    state = weight_source(scheme).load_state_dict(ref, arch)
+    state = source_state_dict(ref, arch)
     name = arch.name if arch else "this model"
     try:
         result = model.load_state_dict(state, strict=False)

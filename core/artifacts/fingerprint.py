@@ -46,7 +46,7 @@ def source_fingerprint(ref: str, spec: ArchSpec | None = None) -> str:
     Remembered per resolved file (path, size, modification time) for the life of the process,
     so loading several heads onto one body hashes its weights once.
     """
-    from graftzoo.weights import split_ref, weight_source
+    from graftzoo.weights import source_state_dict, split_ref, weight_source
 
     source = weight_source(split_ref(ref)[0])
     own = getattr(source, "fingerprint", None)
@@ -57,7 +57,7 @@ def source_fingerprint(ref: str, spec: ArchSpec | None = None) -> str:
     stat = os.stat(path)
     key = (os.path.realpath(path), stat.st_size, stat.st_mtime_ns)
     if key not in _MEMO:
-        _MEMO[key] = fingerprint_state_dict(source.load_state_dict(ref, spec))
+        _MEMO[key] = fingerprint_state_dict(source_state_dict(ref, spec))
     return _MEMO[key]
 
 

@@ -13,6 +13,7 @@ from graftzoo.artifacts.locate import located
 from graftzoo.artifacts.rebuild import build_model, resolve_specs
 from graftzoo.artifacts.schema import TENSORS_FILE
 from graftzoo.errors import ArtifactError, GraftzooError
+from graftzoo.weights import reading_weights_once
 
 
 class FingerprintWarning(UserWarning):
@@ -27,7 +28,7 @@ def load_head(ref: str | os.PathLike[str], *, body_weights: str | None = None, s
     (e.g. `file:///data/resnet34.safetensors` on a machine without the original source). The
     source weights must match the stored fingerprint; with `strict=False` a mismatch only warns.
     """
-    with located(ref) as folder:
+    with located(ref) as folder, reading_weights_once():
         return load_folder(folder, body_weights=body_weights, strict=strict)
 
 

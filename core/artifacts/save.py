@@ -18,6 +18,7 @@ from graftzoo.artifacts.schema import CARD_FILE, CONFIG_FILE, FORMAT_VERSION, TE
 from graftzoo.artifacts.tensors import BODY_PREFIX, trained_tensors
 from graftzoo.cutting import UNNAMEABLE_CUT
 from graftzoo.errors import ArtifactError
+from graftzoo.weights import reading_weights_once
 
 NORM_TYPES = (
     nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm, nn.GroupNorm, nn.LayerNorm,
@@ -40,6 +41,12 @@ def save_head(
     Learner knows; `dataset` names the training data in the model card. An existing `folder` that
     holds a saved head is replaced only once the new one is complete.
     """
+    with reading_weights_once():
+        return _save(model_or_learner, folder, metrics, vocab, dataset)
+
+
+def _save(model_or_learner: Any, folder: str | os.PathLike[str], metrics: dict[str, Any] | None,
+          vocab: Sequence[Any] | None, dataset: str | None) -> Path:
     prov = provenance(model_or_learner, metrics=metrics, vocab=vocab)
     model = prov.model
     config = model.config

@@ -11,7 +11,7 @@ import torch
 
 from graftzoo_vision.data.segmentation import SegmentationDataLoaders
 from graftzoo_vision.segmentation import Dice, ForegroundAccuracy, MeanIoU
-from graftzoo_vision.unet_learner import unet_learner
+from graftzoo_vision.unet_training import unet_learner
 
 
 @pytest.fixture(autouse=True)

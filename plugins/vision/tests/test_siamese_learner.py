@@ -14,8 +14,8 @@ from graftzoo.artifacts import load_head, save_head
 from graftzoo.imports import import_attr
 from graftzoo_vision.data.siamese import SiameseDataLoaders
 from graftzoo_vision.datasets import digits
-from graftzoo_vision.embed import embed, pool_features
-from graftzoo_vision.siamese_learner import siamese_learner
+from graftzoo_vision.embedding import embed, pool_features
+from graftzoo_vision.siamese_training import siamese_learner
 
 
 @pytest.fixture(autouse=True)

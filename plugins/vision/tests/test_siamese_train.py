@@ -13,7 +13,7 @@ from graftzoo.errors import GraftzooError
 from graftzoo.learner import BnFreeze
 from graftzoo_vision.data.siamese import SiameseDataLoaders
 from graftzoo_vision.datasets import digits
-from graftzoo_vision.siamese_learner import siamese_learner
+from graftzoo_vision.siamese_training import siamese_learner
 
 ARCH, WEIGHTS = "timm/tf_efficientnet_lite0", "packaged:efficientnet-lite0"
 

@@ -14,7 +14,7 @@ from graftzoo.artifacts import load_head, save_head
 from graftzoo.imports import import_attr
 from graftzoo_vision.data.segmentation import SegmentationDataLoaders
 from graftzoo_vision.segmentation import BCEMaskLoss
-from graftzoo_vision.unet_learner import unet_learner
+from graftzoo_vision.unet_training import unet_learner
 
 CODES = ["background", "bar", "box"]
 

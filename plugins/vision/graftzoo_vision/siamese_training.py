@@ -7,7 +7,7 @@ from typing import Any
 
 from graftzoo.grafting import graft
 from graftzoo.learner import Learner
-from graftzoo_vision.unet_learner import normalize_for_body
+from graftzoo_vision.unet_training import normalize_for_body
 from graftzoo.data_protocol import dls_attr
 
 
