@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from graftzoo.data_protocol import dls_attr
 from graftzoo.errors import ConfigError
 from graftzoo.learner import checkpoint, inference, lr_find as _lr_find
 from graftzoo.learner.callback import Callback
@@ -70,6 +71,8 @@ class Learner(TrainLoop):
         self.wd, self.train_bn, self.moms = wd, train_bn, tuple(moms)
         self.path, self.model_dir = Path(path), Path(model_dir)
         self.task = getattr(model, "task", None)
+        if dls_attr(dls, "preprocessor") is not None and hasattr(model, "preprocessor"):
+            model.preprocessor = dls_attr(dls, "preprocessor")  # what the model is trained on travels with it
         if loss_func is None:
             if self.task is None:
                 raise ConfigError(

@@ -16,7 +16,7 @@ def vision_learner(
     weights: str | None = "default",
     n_out: int | None = None,
     normalize: bool = True,
-    n_in: int = 3,
+    n_in: int | None = None,
     cut: int | str | None = None,
     lin_ftrs: Sequence[int] | None = None,
     ps: float | Sequence[float] = 0.5,
@@ -31,9 +31,13 @@ def vision_learner(
     """fastai's `vision_learner`, except that `cut` is honoured (fastai issue 4027).
 
     `weights="default"` takes the arch's default pretrained weights (None: random); a pretrained
-    body starts frozen. With `normalize`, the data is normalized with the body's stats (skipped,
-    as in fastai, when `n_in` differs from the stats' channel count).
+    body starts frozen. `n_in` defaults to the data's channels (`dls.n_in`), so grayscale folders
+    get a one-channel body. With `normalize`, the data is normalized with the body's stats (one
+    channel: their average, matching the summed RGB kernels; skipped for other channel counts).
+    The saved head records exactly the preprocessing the data applied (`dls.preprocessor`).
     """
+    if n_in is None:
+        n_in = int(dls_attr(dls, "n_in") or 3)
     if n_out is None:
         n_out = dls_attr(dls, "c")
     if not n_out:
@@ -52,7 +56,7 @@ def vision_learner(
     model = graft(arch, "classify", n_out=n_out, weights=weights, n_in=n_in, cut=cut, **head_kwargs)
     model.vocab = list(dls_attr(dls, "vocab") or []) or None
     stats = model.body.stats
-    if normalize and stats is not None and len(stats[0]) == n_in and hasattr(dls, "normalize"):
+    if normalize and stats is not None and (len(stats[0]) == n_in or n_in == 1) and hasattr(dls, "normalize"):
         dls.normalize(*stats)
     learn = Learner(dls, model, metrics=metrics, **learner_kwargs)
     if model.body.weights is not None:
