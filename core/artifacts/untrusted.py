@@ -38,10 +38,7 @@ def open_regular(path: Path) -> Iterator[IO[bytes]]:
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise ArtifactError(
-                f"{path} is not a regular file (it is a {_kind(mode)}); a saved head holds plain files only. "
-                "Save or pull the head again."
-            )
+            raise _not_regular(path, mode)
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         handle = os.fdopen(fd, "rb")
@@ -61,10 +58,7 @@ def check_regular(path: Path) -> os.stat_result:
     except OSError as exc:
         raise ArtifactError(f"cannot read {path} ({exc}); check the file exists and is readable") from exc
     if not stat.S_ISREG(info.st_mode):
-        raise ArtifactError(
-            f"{path} is not a regular file (it is a {_kind(info.st_mode)}); a saved head holds plain files only. "
-            "Save or pull the head again."
-        )
+        raise _not_regular(path, info.st_mode)
     return info
 
 
@@ -133,12 +127,19 @@ def _finite_float(text: str) -> float:
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        seen: set[str] = set()
-        twice = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
-        raise ValueError(f"key {twice[:60]!r} appears twice")
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"key {key[:60]!r} appears twice")
+        out[key] = value
     return out
+
+
+def _not_regular(path: Path, mode: int) -> ArtifactError:
+    return ArtifactError(
+        f"{path} is not a regular file (it is a {_kind(mode)}); a saved head holds plain files only. "
+        "Save or pull the head again."
+    )
 
 
 def _kind(mode: int) -> str:

@@ -24,7 +24,7 @@ from graftzoo.errors import GraftzooError
 
 __all__ = [
     "FORMAT", "check_model_fits", "flatten_opt_state", "load_checkpoint", "read_checkpoint", "save_checkpoint",
-    "unflatten_opt_state",
+    "saved_position", "unflatten_opt_state",
 ]
 
 FORMAT = "graftzoo.learner/1"
@@ -104,8 +104,12 @@ def _unshare(tensors: dict[str, Tensor]) -> dict[str, Tensor]:
     return out
 
 
-def save_checkpoint(path: str | Path, model: nn.Module, opt: torch.optim.Optimizer | None) -> Path:
-    """Write model (and optimizer, unless `opt` is None) state to `path` atomically."""
+def save_checkpoint(
+    path: str | Path, model: nn.Module, opt: torch.optim.Optimizer | None, position: dict[str, int] | None = None
+) -> Path:
+    """Write model (and optimizer, unless `opt` is None) state to `path` atomically.
+
+    `position` (`{"epochs_done": k, "n_epoch": n}`) says where in a fit the checkpoint was taken."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors: dict[str, Tensor] = {}
@@ -114,6 +118,8 @@ def save_checkpoint(path: str | Path, model: nn.Module, opt: torch.optim.Optimiz
             raise GraftzooError(f"model state {k!r} is not a tensor; checkpoints only hold tensors.")
         tensors[f"model.{k}"] = v
     meta: dict[str, Any] = {"format": FORMAT, "with_opt": opt is not None}
+    if position is not None:
+        meta["position"] = position
     if opt is not None:
         opt_tensors, meta["opt"] = flatten_opt_state(opt.state_dict())
         tensors.update(opt_tensors)
@@ -160,6 +166,20 @@ def load_checkpoint(
         loaded_opt = True
     model.load_state_dict(model_sd, strict=strict)
     return loaded_opt
+
+
+def saved_position(path: str | Path) -> dict[str, int]:
+    """The `position` a checkpoint was saved with (`{}` when saved outside a fit); reads the header only."""
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            meta = json.loads((f.metadata() or {}).get(_META_KEY) or "{}")
+    except (SafetensorError, OSError, ValueError, RecursionError) as exc:
+        raise GraftzooError(f"cannot read the checkpoint {path} ({exc}); save it again.") from exc
+    position = meta.get("position") if isinstance(meta, dict) else None
+    valid = isinstance(position, dict) and all(
+        isinstance(position.get(k), int) and not isinstance(position.get(k), bool) and position[k] >= 0 for k in ("epochs_done", "n_epoch")
+    )
+    return dict(position) if valid else {}
 
 
 def read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, Tensor]]:

@@ -29,20 +29,22 @@ class NanGuard(Callback):
     run_valid = False
 
     def __init__(self) -> None:
-        self._buffers: list[Tensor] = []
+        self._buffers: list[Tensor] | None = None
         self._saved: list[Tensor] = []
 
     def before_fit(self) -> None:
-        self._buffers = [b for b in self.learn.model.buffers() if b.numel()]
-        self._saved = [b.detach().clone() for b in self._buffers]
+        self._buffers = None  # collected at the first batch, after every before_fit (which may move the model)
 
     def before_batch(self) -> None:
-        if self._buffers:
+        if self._buffers is None:
+            self._buffers = [b for b in self.learn.model.buffers() if b.numel()]
+            self._saved = [b.detach().clone() for b in self._buffers]
+        elif self._buffers:
             with torch.no_grad():
                 torch._foreach_copy_(self._saved, self._buffers)
 
     def after_fit(self) -> None:
-        self._buffers, self._saved = [], []
+        self._buffers, self._saved = None, []
 
     def after_loss(self) -> None:
         learn = self.learn

@@ -195,3 +195,39 @@ def test_an_intact_checkpoint_still_round_trips(tmp_path: Path) -> None:
     learn.fit(1)
     learn.load("ckpt")
     assert changed(saved, learn.model) == []
+
+
+# -- resuming a one-cycle fit ----------------------------------------------------------------------
+
+
+class SaveAfterEpoch(Callback):
+    order = 90
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def after_epoch(self) -> None:
+        if self.learn.epoch == self.epoch:
+            self.learn.save("mid")
+
+
+def test_fit_one_cycle_resumes_its_schedule_from_a_mid_fit_checkpoint(tmp_path: Path) -> None:
+    """Resuming used to restart the warm-up; with start_epoch the rest of the fit is replayed exactly."""
+    straight = make_learner(tmp_path)
+    straight.fit_one_cycle(4, 1e-2, cbs=[SaveAfterEpoch(1)])
+    resumed = make_learner(tmp_path)
+    resumed.load("mid")
+    assert resumed.resume_epoch == 2
+    resumed.fit_one_cycle(4, 1e-2, start_epoch=resumed.resume_epoch)
+    assert resumed.recorder.lrs == straight.recorder.lrs[2 * N_BATCHES:]
+    assert changed(straight.model.state_dict(), resumed.model) == []
+
+
+def test_a_checkpoint_saved_outside_a_fit_resumes_at_epoch_zero(tmp_path: Path) -> None:
+    learn = make_learner(tmp_path)
+    learn.fit(1)
+    learn.save("after")
+    learn.load("after")
+    assert learn.resume_epoch == 0
+    with pytest.raises(GraftzooError, match="start_epoch must be from 0 to n_epoch - 1"):
+        learn.fit_one_cycle(2, start_epoch=2)
