@@ -21,11 +21,12 @@ from safetensors.torch import save_file
 import graftzoo
 from graftzoo.artifacts import load_head
 from graftzoo.artifacts.header import MAX_HEADER_BYTES
-from graftzoo.artifacts.schema import MAX_CONFIG_BYTES, MAX_IN_CHANNELS, MAX_SIDE, check_input_size, check_stats
+from graftzoo.artifacts.schema import MAX_CONFIG_BYTES
 from graftzoo.errors import ArtifactError
 
 ARCH = "timm/test_efficientnet"  # 0.36 M parameters: a whole body saves in 1.5 MB
 HANG_SECONDS = 20
+MAX_IN_CHANNELS, MAX_SIDE = 64, 8192  # the documented limits (docs/artifacts.md)
 
 
 @pytest.fixture(scope="module")
@@ -42,11 +43,26 @@ def copy_head(saved: Path, dest: Path) -> Path:
     return dest
 
 
+INPUT_FIELDS = ("n_in", "stats", "input_size")
+
+
+def set_field(config: dict[str, Any], key: str, value: Any) -> None:
+    """Set `key` where this config keeps it: the image fields sit at the top in format 1, in the
+    preprocessor's state (and `inputs` for `n_in`) in format 2."""
+    if key in INPUT_FIELDS and "preprocessor" in config:
+        config["preprocessor"]["state"][key] = value
+        if key == "n_in":
+            config["inputs"]["n_in"] = value
+    else:
+        config[key] = value
+
+
 def forge(saved: Path, dest: Path, **fields: Any) -> Path:
     """A copy of the saved head at `dest` whose graftzoo.json has `fields` replaced."""
     copy_head(saved, dest)
     config = json.loads((saved / "graftzoo.json").read_text())
-    config.update(fields)
+    for key, value in fields.items():
+        set_field(config, key, value)
     (dest / "graftzoo.json").write_text(json.dumps(config))
     return dest
 
@@ -125,20 +141,10 @@ def test_deeply_nested_graftzoo_json_is_an_artifact_error(saved_head: Path, tmp_
 def test_non_finite_stats_are_refused(saved_head: Path, tmp_path: Path, stats: str) -> None:
     folder = copy_head(saved_head, tmp_path / "stats")
     config = json.loads((saved_head / "graftzoo.json").read_text())
-    config["stats"] = "STATS"
+    set_field(config, "stats", "STATS")
     write_config_text(folder, json.dumps(config).replace('"STATS"', stats))
     with pytest.raises(ArtifactError, match=r"graftzoo\.json is not valid JSON \((NaN|Infinity|1e999)"):
         load_head(folder)
-
-
-def test_stats_check_refuses_non_finite_numbers_given_as_objects() -> None:
-    """The schema check itself (used on dicts that never were JSON text) refuses NaN and infinities."""
-    good = {"mean": [0.5, 0.5, 0.5], "std": [0.2, 0.2, 0.2]}
-    assert check_stats(good) is None
-    for bad in (float("nan"), float("inf"), -float("inf")):
-        assert check_stats({"mean": [bad, 0.5, 0.5], "std": [0.2, 0.2, 0.2]}) is not None
-        assert check_stats({"mean": [0.5, 0.5, 0.5], "std": [0.2, bad, 0.2]}) is not None
-    assert check_stats({"mean": [0.5] * (MAX_IN_CHANNELS + 1), "std": [0.2] * (MAX_IN_CHANNELS + 1)}) is not None
 
 
 def test_a_duplicated_key_is_refused(saved_head: Path, tmp_path: Path) -> None:
@@ -165,14 +171,14 @@ def test_a_duplicated_key_is_refused(saved_head: Path, tmp_path: Path) -> None:
 )
 def test_size_fields_are_bounded_before_anything_is_built(saved_head: Path, tmp_path: Path, fields: dict[str, Any], named: str) -> None:
     forged = forge(saved_head, tmp_path / "forged", **fields)
-    with pytest.raises(ArtifactError, match=rf"'{named}' must be"):
+    with pytest.raises(ArtifactError, match=rf"'?{named}'? must be"):
         load_head(forged)
 
 
-def test_input_size_bounds_are_inclusive() -> None:
-    assert check_input_size([MAX_IN_CHANNELS, MAX_SIDE, MAX_SIDE]) is None
-    assert check_input_size([3, 224, 224]) is None and check_input_size(None) is None
-    assert check_input_size([3, 0, 224]) is not None and check_input_size([3, True, 224]) is not None
+def test_sizes_at_the_limits_still_load(saved_head: Path, tmp_path: Path) -> None:
+    """The limits are inclusive; loading never allocates by input_size (only predict resizes to it)."""
+    forged = forge(saved_head, tmp_path / "at-limits", input_size=[3, MAX_SIDE, MAX_SIDE])
+    assert load_head(forged).artifact_info is not None
 
 
 @pytest.fixture(scope="module")
