@@ -7,18 +7,20 @@ against the file size catches truncated and corrupted files before anything is a
 
 from __future__ import annotations
 
-import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from graftzoo.artifacts.untrusted import loads_strict, open_regular
 from graftzoo.errors import ArtifactError
 
 DTYPE_BYTES = {
     "BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
     "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8,
 }
-MAX_HEADER_BYTES = 100 * 1024 * 1024
+MAX_HEADER_BYTES = 16 * 1024 * 1024
+"""Largest safetensors header read (100 000 tensors take about 10 MiB)."""
 
 
 @dataclass(frozen=True)
@@ -34,18 +36,20 @@ def read_header(path: Path) -> dict[str, TensorEntry]:
     """Tensor name -> entry, after checking the header is well formed and covers the file exactly."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
+            size = os.fstat(handle.fileno()).st_size
             prefix = handle.read(8)
             header_len = int.from_bytes(prefix, "little") if len(prefix) == 8 else -1
             if header_len < 2 or header_len > min(MAX_HEADER_BYTES, size - 8):
-                raise _broken(path, f"its header length ({header_len}) does not fit a file of {size} bytes")
+                raise _broken(path, f"its header length ({header_len}) does not fit a file of {size} bytes (nor {MAX_HEADER_BYTES})")
             raw = handle.read(header_len)
+    except FileNotFoundError:
+        raise ArtifactError(f"{path} is missing: the artifact is incomplete. Save or pull it again.") from None
     except OSError as exc:
         raise ArtifactError(f"cannot read {path} ({exc}); check the file exists and is readable") from exc
     try:
-        header = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
+        header = loads_strict(raw)
+    except ValueError as exc:
         raise _broken(path, f"its header is not JSON ({exc})") from None
     if not isinstance(header, dict):
         raise _broken(path, "its header is not a JSON object")

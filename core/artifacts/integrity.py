@@ -8,6 +8,7 @@ from typing import Any
 
 from graftzoo.artifacts.header import TensorEntry, read_header
 from graftzoo.artifacts.schema import TENSORS_FILE, read_config
+from graftzoo.artifacts.untrusted import check_regular, open_regular
 from graftzoo.errors import ArtifactError
 
 BODY_PREFIX = "body."
@@ -29,9 +30,9 @@ def check_artifact(folder: Path) -> tuple[dict[str, Any], dict[str, TensorEntry]
 
 
 def check_file(path: Path, expected: dict[str, Any]) -> None:
-    """The file must have the size and sha256 graftzoo.json recorded (catches truncation and bit rot)."""
+    """The file must be a regular file with the size and sha256 graftzoo.json recorded (truncation, bit rot)."""
     try:
-        size = path.stat().st_size
+        size = check_regular(path).st_size
     except FileNotFoundError:
         raise ArtifactError(f"{path} is missing: the artifact is incomplete. Save or pull it again.") from None
     if size != expected["bytes"]:
@@ -40,7 +41,7 @@ def check_file(path: Path, expected: dict[str, Any]) -> None:
             "damaged. Save or pull the head again."
         )
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with open_regular(path) as handle:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
     if digest.hexdigest() != expected["sha256"]:

@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from graftzoo.artifacts.fingerprint import source_fingerprint
+from graftzoo.artifacts.header import TensorEntry
 from graftzoo.artifacts.integrity import check_artifact
 from graftzoo.artifacts.locate import located
 from graftzoo.artifacts.rebuild import build_model, resolve_specs
 from graftzoo.artifacts.schema import TENSORS_FILE
+from graftzoo.artifacts.untrusted import check_regular
 from graftzoo.errors import ArtifactError, GraftzooError
 from graftzoo.weights import reading_weights_once
 
@@ -41,6 +43,7 @@ def load_folder(folder: Path, *, body_weights: str | None = None, strict: bool =
         _check_fingerprint(config["body_fingerprint"], weights, arch, strict, folder)
     preprocessor = _preprocessor(config, folder)
     model = build_model(config, weights, entries, folder)
+    _check_dtypes(model.state_dict(), entries, folder / TENSORS_FILE)
     model.load_state_dict(_read_tensors(folder / TENSORS_FILE), strict=False)
     model.eval()
     model.preprocessor = preprocessor
@@ -77,9 +80,36 @@ def _check_fingerprint(expected: str, weights: str, arch: Any, strict: bool, fol
     warnings.warn(message, FingerprintWarning, stacklevel=3)
 
 
+def _check_dtypes(state: dict[str, Any], entries: dict[str, TensorEntry], path: Path) -> None:
+    """Each stored tensor must have its model tensor's dtype (read from the header, before any data).
+
+    A float64, float16, int8 or bool tensor would otherwise be cast silently into the model and give
+    garbage predictions.
+    """
+    wrong = [f"{k}: stored {e.dtype}, model {_safetensors_dtype(state[k])}"
+             for k, e in sorted(entries.items()) if k in state and _safetensors_dtype(state[k]) != e.dtype]
+    if wrong:
+        raise ArtifactError(
+            f"the tensors in {path} do not have the model's dtypes ({'; '.join(wrong[:5])}"
+            f"{f' and {len(wrong) - 5} more' if len(wrong) > 5 else ''}). The artifact was edited or written by "
+            "another tool; save or pull the head again."
+        )
+
+
+def _safetensors_dtype(tensor: Any) -> str:
+    """The safetensors header name of `tensor`'s dtype ('F32', 'I64', ...)."""
+    import torch
+
+    names = {torch.float64: "F64", torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",
+             torch.int64: "I64", torch.int32: "I32", torch.int16: "I16", torch.int8: "I8", torch.uint8: "U8",
+             torch.bool: "BOOL"}
+    return names.get(tensor.dtype, str(tensor.dtype))
+
+
 def _read_tensors(path: Path) -> dict[str, Any]:
     from safetensors.torch import load_file
 
+    check_regular(path)
     try:
         return load_file(str(path))
     except Exception as exc:  # safetensors raises its own error types

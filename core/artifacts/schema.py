@@ -10,10 +10,12 @@ preprocessor's state is checked by its own `from_state` once the kind resolved i
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any, Callable
 
+from graftzoo.artifacts.untrusted import parse_json, read_bounded
 from graftzoo.errors import ArtifactError
 from graftzoo.spec import is_cut_name
 
@@ -24,9 +26,13 @@ CONFIG_FILE = "graftzoo.json"
 TENSORS_FILE = "head.safetensors"
 CARD_FILE = "README.md"
 MAX_OUTPUTS = 10**6
-MAX_CHANNELS = 1024
-MAX_SIDE = 65536
+MAX_IN_CHANNELS = 64
+"""Most input channels (`n_in`, the stats' length, input_size[0]): RGB is 3, multispectral tens."""
+MAX_SIDE = 8192
+"""Longest input side in pixels (`input_size` height and width): 8192² x 3 floats is already 768 MiB."""
 MAX_CHILDREN = 10**4
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+"""Largest graftzoo.json read (a 250 000-token vocabulary fits in about 4 MiB)."""
 
 _FULL_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _FINGERPRINT = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -62,24 +68,31 @@ def _dict(v: Any) -> str | None:
     return None if isinstance(v, dict) else "a JSON object"
 
 
-def _stats(v: Any) -> str | None:
-    what = "null or {'mean': [numbers], 'std': [positive numbers]} with one value per channel"
+def check_n_in(v: Any) -> str | None:
+    """None when `v` is a valid number of input channels, else what it must be."""
+    return _int(1, MAX_IN_CHANNELS)(v)
+
+
+def check_stats(v: Any) -> str | None:
+    """None when `v` is null or normalization stats (finite means, finite positive stds), else what it must be."""
+    what = f"null or {{'mean': [numbers], 'std': [positive numbers]}}, finite, one value per channel (at most {MAX_IN_CHANNELS})"
     if v is None:
         return None
     if not isinstance(v, dict) or set(v) != {"mean", "std"}:
         return what
     mean, std = v["mean"], v["std"]
-    numbers = all(isinstance(x, list) and 0 < len(x) <= MAX_CHANNELS for x in (mean, std)) and all(
-        isinstance(n, (int, float)) and not isinstance(n, bool) for n in [*mean, *std]
+    numbers = all(isinstance(x, list) and 0 < len(x) <= MAX_IN_CHANNELS for x in (mean, std)) and all(
+        isinstance(n, (int, float)) and not isinstance(n, bool) and math.isfinite(n) for n in [*mean, *std]
     )
     return None if numbers and len(mean) == len(std) and all(s > 0 for s in std) else what
 
 
-def _input_size(v: Any) -> str | None:
-    what = f"null or a list of positive ints (channels, height, width), each at most {MAX_SIDE}"
+def check_input_size(v: Any) -> str | None:
+    """None when `v` is null or [channels, height, width] within MAX_IN_CHANNELS and MAX_SIDE, else what it must be."""
+    what = f"null or [channels (1 to {MAX_IN_CHANNELS}), height, width (1 to {MAX_SIDE} pixels each)]"
     if v is None:
         return None
-    ok = isinstance(v, list) and 0 < len(v) <= 4 and all(_int(1, MAX_SIDE)(d) is None for d in v)
+    ok = isinstance(v, list) and len(v) == 3 and check_n_in(v[0]) is None and all(_int(1, MAX_SIDE)(d) is None for d in v[1:])
     return None if ok else what
 
 
@@ -141,7 +154,7 @@ FIELDS: dict[str, Callable[[Any], str | None]] = {
 
 
 # format 1's image-only fields, replaced in format 2 by `inputs` and `preprocessor`
-V1_FIELDS: dict[str, Callable[[Any], str | None]] = {"n_in": _int(1, MAX_CHANNELS), "stats": _stats, "input_size": _input_size}
+V1_FIELDS: dict[str, Callable[[Any], str | None]] = {"n_in": check_n_in, "stats": check_stats, "input_size": check_input_size}
 
 
 def validate_config(data: Any, source: str | Path = CONFIG_FILE) -> dict[str, Any]:
@@ -194,19 +207,13 @@ def classes_fit(n_out: int, n_classes: int) -> bool:
 
 
 def read_config(folder: Path) -> dict[str, Any]:
-    """Read and validate `folder/graftzoo.json`."""
+    """Read and validate `folder/graftzoo.json` (a regular file of at most MAX_CONFIG_BYTES, strict JSON)."""
     path = Path(folder) / CONFIG_FILE
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = read_bounded(path, MAX_CONFIG_BYTES)
     except FileNotFoundError:
         raise ArtifactError(f"{Path(folder)} holds no {CONFIG_FILE}: it is not a saved head (save one with graftzoo.save_head).") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ArtifactError(f"cannot read {path} ({exc}); save or pull the head again") from exc
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise ArtifactError(f"{path} is not valid JSON ({exc}); save or pull the head again") from None
-    return validate_config(data, path)
+    return validate_config(parse_json(raw, path), path)
 
 
 def _short(value: Any) -> str:

@@ -16,13 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import Tensor, nn
 
 from graftzoo.errors import GraftzooError
 
-__all__ = ["FORMAT", "flatten_opt_state", "load_checkpoint", "save_checkpoint", "unflatten_opt_state"]
+__all__ = [
+    "FORMAT", "check_model_fits", "flatten_opt_state", "load_checkpoint", "read_checkpoint", "save_checkpoint",
+    "saved_position", "unflatten_opt_state",
+]
 
 FORMAT = "graftzoo.learner/1"
 _META_KEY = "graftzoo.learner"
@@ -101,8 +104,12 @@ def _unshare(tensors: dict[str, Tensor]) -> dict[str, Tensor]:
     return out
 
 
-def save_checkpoint(path: str | Path, model: nn.Module, opt: torch.optim.Optimizer | None) -> Path:
-    """Write model (and optimizer, unless `opt` is None) state to `path` atomically."""
+def save_checkpoint(
+    path: str | Path, model: nn.Module, opt: torch.optim.Optimizer | None, position: dict[str, int] | None = None
+) -> Path:
+    """Write model (and optimizer, unless `opt` is None) state to `path` atomically.
+
+    `position` (`{"epochs_done": k, "n_epoch": n}`) says where in a fit the checkpoint was taken."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors: dict[str, Tensor] = {}
@@ -111,6 +118,8 @@ def save_checkpoint(path: str | Path, model: nn.Module, opt: torch.optim.Optimiz
             raise GraftzooError(f"model state {k!r} is not a tensor; checkpoints only hold tensors.")
         tensors[f"model.{k}"] = v
     meta: dict[str, Any] = {"format": FORMAT, "with_opt": opt is not None}
+    if position is not None:
+        meta["position"] = position
     if opt is not None:
         opt_tensors, meta["opt"] = flatten_opt_state(opt.state_dict())
         tensors.update(opt_tensors)
@@ -129,31 +138,111 @@ def load_checkpoint(
     path: str | Path, model: nn.Module, opt: torch.optim.Optimizer | None, strict: bool = True
 ) -> bool:
     """Load model state (and optimizer state when `opt` is given); return whether the
-    optimizer state was loaded."""
+    optimizer state was loaded.
+
+    A damaged or foreign file is a GraftzooError, and then neither the model nor the optimizer
+    has changed: everything is read and checked first, the optimizer (which checks its groups
+    before changing) is loaded next, the model last.
+    """
     path = Path(path)
     if not path.is_file():
         raise GraftzooError(f"no checkpoint at {path}; check the name (learn.save(name) writes it).")
-    with safe_open(str(path), framework="pt", device="cpu") as f:
-        raw = (f.metadata() or {}).get(_META_KEY)
-        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    meta, tensors = read_checkpoint(path)
+    model_sd = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+    check_model_fits(model, model_sd, strict, path)
+    loaded_opt = False
+    if opt is not None and "opt" not in meta:
+        warnings.warn(f"{path} holds no optimizer state; only the model was loaded.", stacklevel=3)
+    elif opt is not None:
+        opt_sd = _opt_state(tensors, meta["opt"], path)
+        _check_opt_shapes(opt, opt_sd, path)
+        try:
+            opt.load_state_dict(opt_sd)
+        except (ValueError, KeyError, TypeError, IndexError) as e:
+            raise GraftzooError(
+                f"the optimizer state in {path} does not fit this learner's optimizer ({e}); the "
+                "parameter groups differ. Load with with_opt=False to take the weights only."
+            ) from e
+        loaded_opt = True
+    model.load_state_dict(model_sd, strict=strict)
+    return loaded_opt
+
+
+def saved_position(path: str | Path) -> dict[str, int]:
+    """The `position` a checkpoint was saved with (`{}` when saved outside a fit); reads the header only."""
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            meta = json.loads((f.metadata() or {}).get(_META_KEY) or "{}")
+    except (SafetensorError, OSError, ValueError, RecursionError) as exc:
+        raise GraftzooError(f"cannot read the checkpoint {path} ({exc}); save it again.") from exc
+    position = meta.get("position") if isinstance(meta, dict) else None
+    valid = isinstance(position, dict) and all(
+        isinstance(position.get(k), int) and not isinstance(position.get(k), bool) and position[k] >= 0 for k in ("epochs_done", "n_epoch")
+    )
+    return dict(position) if valid else {}
+
+
+def read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, Tensor]]:
+    """(metadata, tensors) of a graftzoo learner checkpoint, or a GraftzooError saying what is wrong."""
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            raw = (f.metadata() or {}).get(_META_KEY)
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise GraftzooError(
+            f"cannot read the checkpoint {path} ({exc}): it is damaged or not a safetensors file. "
+            "Save it again (learn.save) or load an older one."
+        ) from exc
     if raw is None:
         raise GraftzooError(f"{path} is not a graftzoo learner checkpoint (no {_META_KEY!r} metadata).")
-    meta = json.loads(raw)
-    if meta.get("format") != FORMAT:
-        raise GraftzooError(f"{path} has checkpoint format {meta.get('format')!r}; this graftzoo reads {FORMAT!r}.")
-    model_sd = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
-    model.load_state_dict(model_sd, strict=strict)
-    if opt is None:
-        return False
-    if "opt" not in meta:
-        warnings.warn(f"{path} holds no optimizer state; only the model was loaded.", stacklevel=3)
-        return False
+    try:
+        meta = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise GraftzooError(f"the metadata of the checkpoint {path} is not valid JSON ({exc}); it is damaged. Save it again.") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise GraftzooError(f"{path} has checkpoint format {found!r}; this graftzoo reads {FORMAT!r}.")
+    return meta, tensors
+
+
+def check_model_fits(model: nn.Module, state: dict[str, Tensor], strict: bool, path: Path) -> None:
+    """GraftzooError unless `state` loads into `model` whole (names and shapes), before anything is copied.
+
+    torch's `load_state_dict` copies every tensor that fits and only then reports the others, which
+    would leave a half-loaded model behind.
+    """
+    own = model.state_dict()
+    wrong = [f"{k}: checkpoint {list(v.shape)}, model {list(own[k].shape)}" for k, v in state.items() if k in own and v.shape != own[k].shape]
+    missing = sorted(set(own) - set(state)) if strict else []
+    unexpected = sorted(set(state) - set(own)) if strict else []
+    if wrong or missing or unexpected:
+        parts = [f"shape mismatches {wrong[:5]}" if wrong else "", f"missing {missing[:5]}" if missing else "",
+                 f"unexpected {unexpected[:5]}" if unexpected else ""]
+        raise GraftzooError(
+            f"the checkpoint {path} does not fit this model ({'; '.join(p for p in parts if p)}); nothing was loaded. "
+            "Load it into the model it was saved from" + (", or pass strict=False to skip missing and unexpected tensors." if strict else ".")
+        )
+
+
+def _opt_state(tensors: dict[str, Tensor], meta: Any, path: Path) -> dict[str, Any]:
     opt_tensors = {k: v for k, v in tensors.items() if k.startswith("opt.")}
     try:
-        opt.load_state_dict(unflatten_opt_state(opt_tensors, meta["opt"]))
-    except (ValueError, KeyError) as e:
+        return unflatten_opt_state(opt_tensors, meta)
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as e:
         raise GraftzooError(
-            f"the optimizer state in {path} does not fit this learner's optimizer ({e}); the "
-            "parameter groups differ. Load with with_opt=False to take the weights only."
+            f"the optimizer state in {path} is damaged ({type(e).__name__}: {e}); nothing was loaded. "
+            "Load with with_opt=False to take the weights only, or save the checkpoint again."
         ) from e
-    return True
+
+
+def _check_opt_shapes(opt: torch.optim.Optimizer, state_dict: dict[str, Any], path: Path) -> None:
+    """Per-parameter state tensors (Adam's moments, SGD's momentum) must have their parameter's shape."""
+    params = [p for group in opt.param_groups for p in group["params"]]
+    for idx, entry in state_dict["state"].items():
+        for name, value in entry.items():
+            if isinstance(value, Tensor) and value.ndim and 0 <= idx < len(params) and value.shape != params[idx].shape:
+                raise GraftzooError(
+                    f"the optimizer state in {path} does not fit this model ({name} of parameter {idx} has shape "
+                    f"{list(value.shape)}, the parameter {list(params[idx].shape)}); nothing was loaded. "
+                    "Load with with_opt=False to take the weights only."
+                )

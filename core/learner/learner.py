@@ -96,6 +96,7 @@ class Learner(TrainLoop):
         self.channels_last = False
         self.show_bar = self.show_table = not quiet
         self.recorder = Recorder()
+        self.resume_epoch = 0
         self.add_cbs([NanGuard(), self.recorder, ProgressCallback(), *(cbs or [])])
         self.to(default_device() if device is None else device)
 
@@ -159,9 +160,9 @@ class Learner(TrainLoop):
     # -- training --------------------------------------------------------------------
     def fit(
         self, n_epoch: int, lr: LR | None = None, wd: float | None = None,
-        cbs: Iterable[Callback] | None = None, reset_opt: bool = False,
+        cbs: Iterable[Callback] | None = None, reset_opt: bool = False, start_epoch: int = 0,
     ) -> None:
-        """Train `n_epoch` epochs at a constant `lr` (default `self.lr`)."""
+        """Train `n_epoch` epochs at a constant `lr` (default `self.lr`); `start_epoch` skips the first ones."""
         with self.added_cbs(cbs or []):
             if reset_opt or self.opt is None:
                 self.create_opt()
@@ -169,20 +170,23 @@ class Learner(TrainLoop):
             if wd is not None:
                 set_hyper(self.opt, "wd", wd)  # type: ignore[arg-type]
             set_hyper(self.opt, "lr", spread_lr(self.lr if lr is None else lr, len(self.param_lists)))  # type: ignore[arg-type]
-            self._run_fit(n_epoch)
+            self._run_fit(n_epoch, start_epoch)
 
     def fit_one_cycle(
         self, n_epoch: int, lr_max: LR | None = None, div: float = 25.0, div_final: float = 1e5,
         pct_start: float = 0.25, wd: float | None = None, moms: Sequence[float] | None = None,
-        cbs: Iterable[Callback] | None = None, reset_opt: bool = False,
+        cbs: Iterable[Callback] | None = None, reset_opt: bool = False, start_epoch: int = 0,
     ) -> None:
         """fastai's 1cycle: cosine warm-up lr_max/div -> lr_max over `pct_start`, cosine down to
-        lr_max/div_final; momentum moms[0] -> moms[1] -> moms[2]."""
+        lr_max/div_final; momentum moms[0] -> moms[1] -> moms[2].
+
+        `start_epoch=k` resumes the same schedule after `k` finished epochs (from a checkpoint
+        saved during the fit: `learn.load(name)` then `start_epoch=learn.resume_epoch`)."""
         if reset_opt or self.opt is None:
             self.create_opt()
         lrs = spread_lr(self.lr if lr_max is None else lr_max, len(self.param_lists))
         scheds = one_cycle_scheds(lrs, div, div_final, pct_start, self.moms if moms is None else moms)
-        self.fit(n_epoch, wd=wd, cbs=[ParamScheduler(scheds), *(cbs or [])])
+        self.fit(n_epoch, wd=wd, cbs=[ParamScheduler(scheds), *(cbs or [])], start_epoch=start_epoch)
 
     def fine_tune(
         self, epochs: int, base_lr: float = 2e-3, freeze_epochs: int = 1, lr_mult: float = 100,
@@ -243,14 +247,21 @@ class Learner(TrainLoop):
         return p if p.suffix == ".safetensors" else p.with_name(p.name + ".safetensors")
 
     def save(self, name: str | Path, with_opt: bool = True) -> Path:
-        """Write model (and optimizer) state to `path/model_dir/name.safetensors` atomically."""
-        return checkpoint.save_checkpoint(self._file(name), self.model, self.opt if with_opt else None)
+        """Write model (and optimizer) state to `path/model_dir/name.safetensors` atomically.
+
+        Saved during a fit, the checkpoint also records how many epochs of it were done."""
+        position = {"epochs_done": self.epochs_done, "n_epoch": self.n_epoch} if self.in_fit else None
+        return checkpoint.save_checkpoint(self._file(name), self.model, self.opt if with_opt else None, position=position)
 
     def load(self, name: str | Path, with_opt: bool = True, strict: bool = True) -> Learner:
-        """Restore what `save` wrote (the optimizer is created if needed)."""
+        """Restore what `save` wrote (the optimizer is created if needed); a damaged file changes nothing.
+
+        `self.resume_epoch` becomes the epochs the checkpoint's fit had done (0 if saved outside a fit)."""
         if with_opt and self.opt is None:
             self.create_opt()
-        checkpoint.load_checkpoint(self._file(name), self.model, self.opt if with_opt else None, strict=strict)
+        path = self._file(name)
+        checkpoint.load_checkpoint(path, self.model, self.opt if with_opt else None, strict=strict)
+        self.resume_epoch = checkpoint.saved_position(path).get("epochs_done", 0)
         return self
 
     # -- callbacks & display ---------------------------------------------------------

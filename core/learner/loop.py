@@ -78,6 +78,7 @@ class TrainLoop:
         self._ev: Handlers = {}
         self.training = False
         self.epoch, self.n_epoch, self.iter, self.n_iter = 0, 0, 0, 0
+        self.start_epoch, self.epochs_done, self.in_fit = 0, 0, False
         self.train_iter, self.pct_train, self._pct_step = 0, 0.0, 0.0
         self.dl: Any = None
         self.xb: tuple[Any, ...] = ()
@@ -240,17 +241,22 @@ class TrainLoop:
 
     def _do_epoch(self) -> None:
         self._do_epoch_train()
+        self.epochs_done = self.epoch + 1
         if dls_attr(self.dls, "valid") is not None:
             self._do_epoch_validate()
 
     def _do_fit(self) -> None:
-        for epoch in range(self.n_epoch):
+        for epoch in range(self.start_epoch, self.n_epoch):
             self.epoch = epoch
             self._with_events(self._do_epoch, "epoch", CancelEpochException)
 
-    def _run_fit(self, n_epoch: int) -> None:
+    def _run_fit(self, n_epoch: int, start_epoch: int = 0) -> None:
+        """Run epochs `start_epoch`..`n_epoch - 1` of an `n_epoch` fit (schedules see the whole fit)."""
         self.precision.check_device(self.device)
-        self.n_epoch, self.epoch, self.train_iter, self.pct_train = n_epoch, 0, 0, 0.0
+        if not 0 <= start_epoch < n_epoch:
+            raise ConfigError(f"start_epoch must be from 0 to n_epoch - 1 ({n_epoch - 1}), got {start_epoch}.")
+        self.n_epoch, self.epoch, self.train_iter, self.pct_train = n_epoch, start_epoch, 0, start_epoch / n_epoch
+        self.start_epoch, self.epochs_done, self.in_fit = start_epoch, start_epoch, True
         self.opt.zero_grad(set_to_none=True)  # type: ignore[union-attr]
         try:
             self._with_events(self._do_fit, "fit", CancelFitException)
@@ -259,7 +265,7 @@ class TrainLoop:
 
     def _end_cleanup(self) -> None:
         self.dl, self.xb, self.yb, self.pred, self.loss = None, (), (), None, None
-        self.training, self._ev = False, self._ev_valid
+        self.training, self._ev, self.in_fit = False, self._ev_valid, False
 
     @property
     def _batch_tfm(self) -> Callable[[Sequence[Any], bool], Sequence[Any]] | None:

@@ -8,19 +8,17 @@ antialiasing, scale to [0, 1], normalize with the stats. Its state (`n_in`, `sta
 
 from __future__ import annotations
 
-import math
 import os
 from typing import Any, Sequence
 
 import torch
 
+from graftzoo.artifacts.schema import check_input_size, check_n_in, check_stats
 from graftzoo.errors import ConfigError
 from graftzoo.inputs import InputSpec
 from graftzoo.preprocessor import Preprocessor
 
 Stats = dict[str, list[float]] | None
-MAX_CHANNELS = 64
-MAX_SIDE = 8192
 
 
 class ImagePreprocessor(Preprocessor):
@@ -77,38 +75,27 @@ class ImagePreprocessor(Preprocessor):
 
 
 def _channels_count(n_in: Any) -> int:
-    if not isinstance(n_in, int) or isinstance(n_in, bool) or not 1 <= n_in <= MAX_CHANNELS:
-        raise ConfigError(f"n_in must be an int from 1 to {MAX_CHANNELS}, got {n_in!r}")
-    return n_in
+    if (why := check_n_in(n_in)) is not None:
+        raise ConfigError(f"n_in must be {why}, got {n_in!r}")
+    return int(n_in)
 
 
 def _checked_stats(stats: Any, n_in: int) -> Stats:
     """{'mean': [...], 'std': [...]} of finite numbers, positive stds, one per channel (or RGB on gray)."""
-    if stats is None:
-        return None
     if isinstance(stats, (tuple, list)) and len(stats) == 2:
-        stats = {"mean": stats[0], "std": stats[1]}
-    what = "stats must be {'mean': [finite numbers], 'std': [finite positive numbers]}, one per channel"
-    if not isinstance(stats, dict) or set(stats) != {"mean", "std"}:
-        raise ConfigError(what)
-    try:
-        mean, std = [float(m) for m in stats["mean"]], [float(s) for s in stats["std"]]
-    except (TypeError, ValueError):
-        raise ConfigError(what) from None
-    if not mean or len(mean) != len(std) or len(mean) not in (n_in, 3) or not all(math.isfinite(v) for v in mean + std) or min(std) <= 0:
-        raise ConfigError(f"{what} (got {len(mean)} means, {len(std)} stds for {n_in} channels)")
-    return {"mean": mean, "std": std}
+        stats = {"mean": [float(m) for m in stats[0]], "std": [float(s) for s in stats[1]]}
+    if (why := check_stats(stats)) is not None:
+        raise ConfigError(f"stats must be {why}")
+    if stats is not None and len(stats["mean"]) not in (n_in, 3):
+        raise ConfigError(f"stats have {len(stats['mean'])} channels for images of {n_in}; give one mean and std per channel")
+    return None if stats is None else {"mean": [float(m) for m in stats["mean"]], "std": [float(s) for s in stats["std"]]}
 
 
 def _checked_size(size: Any) -> list[int] | None:
-    if size is None:
-        return None
-    ok = isinstance(size, (list, tuple)) and len(size) == 3 and all(
-        isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= MAX_SIDE for d in size
-    )
-    if not ok:
-        raise ConfigError(f"input_size must be [channels, height, width] with each side from 1 to {MAX_SIDE}, got {size!r}")
-    return [int(d) for d in size]
+    size = list(size) if isinstance(size, tuple) else size
+    if (why := check_input_size(size)) is not None:
+        raise ConfigError(f"input_size must be {why}, got {size!r}")
+    return None if size is None else [int(d) for d in size]
 
 
 def _item(item: Any, size: tuple[int, int] | None, n_in: int) -> torch.Tensor:
