@@ -34,14 +34,16 @@ def use_timeouts() -> None:
     from huggingface_hub import set_client_factory
     from huggingface_hub.utils import _http
 
-    current: Callable[[], Any] = _http._GLOBAL_CLIENT_FACTORY
+    # the factory in effect (the client's default, or one the user set), so that its settings stay
+    current: Callable[[], Any] = getattr(_http, "_GLOBAL_CLIENT_FACTORY", _http.default_client_factory)
     if getattr(current, "graftzoo_capped", False):
         return
 
     def capped_client() -> Any:
         client = current()
-        if cap_timeouts not in client.event_hooks["request"]:
-            client.event_hooks["request"].append(cap_timeouts)
+        hooks = client.event_hooks
+        if cap_timeouts not in hooks["request"]:
+            client.event_hooks = {**hooks, "request": [*hooks["request"], cap_timeouts]}
         return client
 
     capped_client.graftzoo_capped = True  # type: ignore[attr-defined]
