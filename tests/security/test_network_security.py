@@ -166,7 +166,8 @@ def test_either_offline_variable_stops_every_call_at_once(
 @pytest.fixture(scope="module")
 def junk_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, Any], list[str]]]:
     with LoopbackHub() as hub:
-        out = _run(hub, tmp_path_factory.mktemp("junk"), "junk")
+        # a Hub that answers: a generous timeout, so that a busy machine cannot make it look unreachable
+        out = _run(hub, tmp_path_factory.mktemp("junk"), "junk", env={"GRAFTZOO_NET_TIMEOUT": "30"})
         yield out, list(hub.log)
 
 

@@ -71,7 +71,7 @@ def _download(repo_id: str, filenames: list[str], revision: str | None) -> Path:
             break
     raise WeightsError(
         f"cannot fetch weights from Hugging Face repo {repo_id!r} into {cache_folder()} ({'; '.join(problems)}). "
-        "Check the network (or set HF_HUB_OFFLINE=1 to use only the cache) and the repo name"
+        "Check the repo name and the network (or set GRAFTZOO_OFFLINE=1 to use only the cache)"
     )
 
 
