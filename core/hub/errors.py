@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from graftzoo.errors import GraftzooError
+from graftzoo.offline import OfflineError
 
 
 class HubError(GraftzooError):
@@ -21,5 +22,5 @@ class HubAuthError(HubError, PermissionError):
     """The hub refused us: not logged in, no write access, or a gated repo."""
 
 
-class HubOfflineError(HubError, ConnectionError):
+class HubOfflineError(HubError, OfflineError):
     """The hub cannot be reached (or offline mode is on) and nothing usable is cached."""

@@ -1,7 +1,10 @@
 """The Hugging Face Hub, through the real `huggingface_hub` client (imported on first use).
 
-The endpoint, offline mode and cache come from the client's own settings (`HF_ENDPOINT`,
-`HF_HUB_OFFLINE`, `HF_HOME` / `HF_HUB_CACHE`, `HF_TOKEN`), read when it is first imported.
+The endpoint and cache come from the client's own settings (`HF_ENDPOINT`, `HF_HOME` /
+`HF_HUB_CACHE`, `HF_TOKEN`), read when it is first imported. `GRAFTZOO_OFFLINE` / `HF_HUB_OFFLINE`
+(read at each call) keep every call off the network, and each request waits at most
+`GRAFTZOO_NET_TIMEOUT` seconds per step (see `graftzoo.offline`). A pull fetches a saved head's
+files only, never the rest of the repo.
 """
 
 from __future__ import annotations
@@ -10,12 +13,16 @@ import os
 import re
 from pathlib import Path
 
+from graftzoo.artifacts.schema import CARD_FILE, CONFIG_FILE, TENSORS_FILE
 from graftzoo.hub.errors import HubError
 from graftzoo.hub.folder import folder_files
-from graftzoo.hub.hf_errors import hf_errors
+from graftzoo.hub.hf_client import use_timeouts
+from graftzoo.hub.hf_errors import hf_errors, offline_error
 from graftzoo.hub.refs import validate_repo_id, validate_revision
 from graftzoo.hub.revision import Revision
+from graftzoo.offline import is_offline, net_timeout
 
+ARTIFACT_FILES = (CONFIG_FILE, TENSORS_FILE, CARD_FILE)
 _GIT_ATTRIBUTES = ".gitattributes"
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 
@@ -25,8 +32,10 @@ class HfHub:
 
     kind = "hf"
 
-    def __init__(self, token: str | None = None) -> None:
+    def __init__(self, token: str | None = None, files: tuple[str, ...] | None = ARTIFACT_FILES) -> None:
+        """`files`: the names a pull downloads (default: a saved head's three files; None: the whole repo)."""
         self.token = token
+        self.files = files
 
     def push(
         self,
@@ -56,6 +65,7 @@ class HfHub:
                 "link?). Nothing was committed; fix the folder and push again."
             )
         message = commit_message or f"Push {Path(folder).resolve().name} with graftzoo"
+        self._online("push to", repo_id, revision)
         api = HfApi(token=token or self.token)
         with hf_errors("push to", repo_id, revision):
             api.create_repo(repo_id, private=private, exist_ok=True)
@@ -75,7 +85,8 @@ class HfHub:
     def pull(self, repo_id: str, revision: str | None = None) -> Path:
         """Download (or find in the HF cache) a revision: a branch, a tag or a commit sha.
 
-        The folder returned lives in the HF cache: read it, never write into it.
+        Only `self.files` are fetched (a saved head's files): anything else in the repo stays on
+        the Hub. The folder returned lives in the HF cache: read it, never write into it.
         """
         from huggingface_hub import HfApi, snapshot_download
         from huggingface_hub.errors import LocalEntryNotFoundError
@@ -83,16 +94,21 @@ class HfHub:
         validate_repo_id(repo_id)
         if revision is not None:
             validate_revision(revision)
+        patterns = list(self.files) if self.files is not None else None
         with hf_errors("pull", repo_id, revision):
+            if is_offline():
+                return Path(snapshot_download(repo_id, revision=revision, allow_patterns=patterns, local_files_only=True))
+            use_timeouts()
             if revision is not None and _FULL_SHA.match(revision):
                 # A commit never changes: use the cache without asking the Hub, and otherwise check the
-                # sha with one request that fails at once (the tree listing retries for ~20 s when
-                # the Hub is unreachable).
+                # sha with one request that fails at once (the tree listing retries when the Hub is unreachable).
                 try:
-                    return Path(snapshot_download(repo_id, revision=revision, local_files_only=True))
+                    return Path(snapshot_download(repo_id, revision=revision, allow_patterns=patterns,
+                                                  local_files_only=True))
                 except LocalEntryNotFoundError:
-                    HfApi(token=self.token).repo_info(repo_id, revision=revision)
-            path = snapshot_download(repo_id, revision=revision, token=self.token)
+                    HfApi(token=self.token).repo_info(repo_id, revision=revision, timeout=net_timeout())
+            path = snapshot_download(repo_id, revision=revision, token=self.token, allow_patterns=patterns,
+                                     etag_timeout=net_timeout())
         return Path(path)
 
     def list_revisions(self, repo_id: str, revision: str = "main") -> list[Revision]:
@@ -100,8 +116,11 @@ class HfHub:
         from huggingface_hub import HfApi, constants
 
         validate_repo_id(repo_id)
+        self._online("list the revisions of", repo_id, revision)
         api = HfApi(token=self.token)
         with hf_errors("list the revisions of", repo_id, revision):
+            # one request that fails at once first: the paginated listing retries when the Hub is unreachable
+            api.repo_info(repo_id, revision=revision, timeout=net_timeout())
             commits = api.list_repo_commits(repo_id, revision=revision)
         return [
             Revision(
@@ -114,3 +133,12 @@ class HfHub:
             )
             for commit in commits
         ]
+
+    def _online(self, action: str, repo_id: str, revision: str | None) -> None:
+        """Refuse at once when offline; otherwise bound the client's waits (GRAFTZOO_NET_TIMEOUT)."""
+        from huggingface_hub import constants
+
+        where = f"hf://{repo_id}" + (f"@{revision}" if revision else "")
+        if is_offline():
+            raise offline_error(action, where, constants.ENDPOINT, True, constants.HF_HUB_CACHE)
+        use_timeouts()

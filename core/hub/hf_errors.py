@@ -7,6 +7,8 @@ from contextlib import contextmanager
 
 from graftzoo.errors import ConfigError, GraftzooError
 from graftzoo.hub.errors import HubAuthError, HubError, HubOfflineError, RepoNotFoundError, RevisionNotFoundError
+from graftzoo.hub.hf_client import is_transport_error
+from graftzoo.offline import TIMEOUT_VAR, is_offline, net_timeout, offline_switch
 
 _LOGIN = "log in with `hf auth login`, set HF_TOKEN, or pass token="
 
@@ -45,7 +47,7 @@ def translate(exc: BaseException, action: str, repo_id: str, revision: str | Non
             "commit sha (HfHub().list_revisions(repo_id) lists the commits of main)."
         )
     if isinstance(exc, (hf.LocalEntryNotFoundError, hf.OfflineModeIsEnabled)):
-        return _offline(action, where, endpoint, constants.HF_HUB_OFFLINE, constants.HF_HUB_CACHE)
+        return offline_error(action, where, endpoint, is_offline(), constants.HF_HUB_CACHE)
     if isinstance(exc, hf.EntryNotFoundError):
         return HubError(f"A file of {where} is missing on {endpoint} ({exc}). Push the folder again.")
     if isinstance(exc, hf.LocalTokenNotFoundError):
@@ -54,26 +56,28 @@ def translate(exc: BaseException, action: str, repo_id: str, revision: str | Non
         return ConfigError(f"Cannot {action} {where}: {exc}. Use a repo id like 'alice/pets-head'.")
     if isinstance(exc, hf.HfHubHTTPError):
         return _http(exc, action, where, endpoint)
-    if _is_transport_error(exc):
-        return _offline(action, where, endpoint, False, constants.HF_HUB_CACHE)
+    if is_transport_error(exc):
+        return offline_error(action, where, endpoint, False, constants.HF_HUB_CACHE)
     if isinstance(exc, OSError):  # a local file that cannot be read: nothing was sent
         return HubError(f"Cannot {action} {where}: {exc}. Nothing was committed; fix the folder and try again.")
     return None
 
 
-def _offline(action: str, where: str, endpoint: str, offline: bool, cache: str) -> HubOfflineError:
-    reading = action == "pull"
+def offline_error(action: str, where: str, endpoint: str, offline: bool, cache: str) -> HubOfflineError:
+    """The error for a Hub that is switched off (`offline`) or could not be reached."""
+    reading = action != "push to"
     if offline and reading:
         return HubOfflineError(
-            f"Cannot pull {where}: HF_HUB_OFFLINE=1 is set and that revision is not in the cache ({cache}). "
-            "Unset HF_HUB_OFFLINE (or set it to 0) to reach the Hub, or use a revision you pulled before."
+            f"Cannot {action} {where}: {offline_switch()} is set and it is not in the cache ({cache}). "
+            "Unset it (or set it to 0) to reach the Hub, or use a revision you pulled before."
         )
     if offline:
-        return HubOfflineError(f"Cannot {action} {where}: HF_HUB_OFFLINE=1 is set. Unset it (or set it to 0) first.")
+        return HubOfflineError(f"Cannot {action} {where}: {offline_switch()} is set. Unset it (or set it to 0) first.")
     cached = f" and nothing usable is cached ({cache})" if reading else ""
     return HubOfflineError(
-        f"Cannot {action} {where}: {endpoint} could not be reached{cached}. Check your network and HF_ENDPOINT"
-        + ("; to use only what is cached, set HF_HUB_OFFLINE=1." if reading else ", then try again.")
+        f"Cannot {action} {where}: {endpoint} could not be reached within {TIMEOUT_VAR}={net_timeout():g} s{cached}. "
+        "Check your network and HF_ENDPOINT"
+        + ("; to use only what is cached, set GRAFTZOO_OFFLINE=1." if reading else ", then try again.")
     )
 
 
@@ -89,10 +93,3 @@ def _http(exc: BaseException, action: str, where: str, endpoint: str) -> HubErro
         return HubError(f"{where} moved while pushing (another push?). Pull it, check it, and push again.")
     return HubError(f"Cannot {action} {where}: {endpoint} answered {detail}. Check the repo id and try again.")
 
-
-def _is_transport_error(exc: BaseException) -> bool:
-    try:
-        import httpx2
-    except ImportError:
-        return isinstance(exc, (ConnectionError, TimeoutError))
-    return isinstance(exc, (httpx2.TransportError, ConnectionError, TimeoutError))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from graftzoo.errors import WeightsError
+from graftzoo.hub.hf_client import fetch_file
 from graftzoo.hub.hf_errors import hf_errors
 from graftzoo.hub.refs import validate_repo_id, validate_revision
 from graftzoo.spec import ArchSpec
@@ -29,13 +30,14 @@ def parse_weights_ref(ref: str) -> tuple[str, str | None, str]:
 
 
 class HfWeights(WeightSource):
-    """Downloads (or finds in the HF cache) one weights file of a Hub repo; never runs code from the file."""
+    """Downloads (or finds in the HF cache) one weights file of a Hub repo; never runs code from the file.
+
+    Only that file is fetched; offline (GRAFTZOO_OFFLINE / HF_HUB_OFFLINE) only the cache is read.
+    """
 
     scheme = "hf"
 
     def resolve(self, ref: str, arch: ArchSpec | None = None) -> Path:
         repo_id, revision, filename = parse_weights_ref(ref)
-        from huggingface_hub import hf_hub_download
-
         with hf_errors("download weights from", repo_id, revision):
-            return Path(hf_hub_download(repo_id, filename, revision=revision))
+            return Path(fetch_file(repo_id, filename, revision=revision))

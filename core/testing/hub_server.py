@@ -8,6 +8,10 @@ to create repos, commit folders and download snapshots, served on 127.0.0.1 from
 `huggingface_hub` reads HF_ENDPOINT once, when first imported, so point a *fresh* process at the
 server (or set the variables before anything imports the client). Expected errors are 404/409/412
 with the Hub's `X-Error-Code` header, never 5xx (the client retries those for minutes).
+
+`LoopbackHub(stalled=True)` is a network that hangs: it accepts every connection, reads the
+request, logs it and never answers (until `stop()`), for testing timeouts. Named as HTTPS_PROXY,
+it hangs the requests to every other host too (their CONNECT is logged).
 """
 
 from __future__ import annotations
@@ -107,10 +111,19 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._dispatch("DELETE")
 
+    def do_CONNECT(self) -> None:  # a client using the server as its HTTPS proxy (stalled mode hangs it)
+        self._dispatch("CONNECT")
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         self.server.hub.log.append(f"{self.command} {self.path}")
 
     def _dispatch(self, method: str) -> None:
+        hub = self.server.hub
+        if hub.stalled:
+            hub.log.append(f"{method} {self.path}")
+            hub.released.wait()
+            self.close_connection = True
+            return
         url = urlsplit(self.path)
         parts = [unquote(p) for p in url.path.split("/")[1:]]
         length = int(self.headers.get("Content-Length") or 0)
@@ -119,7 +132,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(413, {"error": "body too large"})
             return
         body = self.rfile.read(length) if length else b""
-        hub = self.server.hub
         try:
             with hub.lock:
                 status, payload, headers = hub.handle(method, parts, parse_qs(url.query), body)
@@ -156,10 +168,15 @@ class _Server(ThreadingHTTPServer):
 
 
 class LoopbackHub:
-    """An in-memory Hub on 127.0.0.1 (port 0: any free port); `start()`/`stop()` or `with`."""
+    """An in-memory Hub on 127.0.0.1 (port 0: any free port); `start()`/`stop()` or `with`.
 
-    def __init__(self, port: int = 0) -> None:
+    With `stalled=True` it answers nothing: each request is logged, then left hanging until `stop()`.
+    """
+
+    def __init__(self, port: int = 0, stalled: bool = False) -> None:
         self.port = port
+        self.stalled = stalled
+        self.released = threading.Event()
         self.repos: dict[tuple[str, str], _Repo] = {}
         self.lock = threading.Lock()
         self.log: deque[str] = deque(maxlen=1000)
@@ -176,6 +193,7 @@ class LoopbackHub:
     def start(self) -> LoopbackHub:
         """Bind 127.0.0.1 and serve in a daemon thread."""
         if self._server is None:
+            self.released.clear()
             self._server = _Server(("127.0.0.1", self.port), _Handler)
             self._server.hub = self
             self._thread = threading.Thread(
@@ -185,7 +203,8 @@ class LoopbackHub:
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the socket."""
+        """Stop serving and close the socket (stalled requests end without an answer)."""
+        self.released.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

@@ -44,7 +44,7 @@ def _error(call: Any) -> dict[str, Any]:
 
 
 def roundtrip(work: Path, ns: str) -> dict[str, Any]:
-    hub = HfHub()
+    hub = HfHub(files=None)  # pull whole revisions, so extra.txt shows that the second push deleted it
     folder = write_artifact(work / "v1")
     (folder / "extra.txt").write_text("only in v1")
     first = hub.push(folder, f"{ns}/pets", commit_message="first head")

@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from graftzoo.download import download
 from graftzoo.errors import WeightsError
+from graftzoo.offline import OfflineError, WeightsOfflineError, is_offline, offline_switch
 from graftzoo.spec import ArchSpec
 from graftzoo.weights import WeightSource, split_ref
-from graftzoo_timm.hub_cache import hub_file, offline
+from graftzoo_timm.hub_cache import hub_file
 
 HUB_FILES = ["model.safetensors", "pytorch_model.bin"]
 
@@ -68,19 +70,16 @@ def model_kwargs(ref: str | None) -> dict[str, Any]:
 
 
 def url_file(url: str) -> Path:
-    """A URL-only checkpoint: torch's hub checkpoint folder, downloaded there when online."""
+    """A URL-only checkpoint: torch's hub checkpoint folder, downloaded there (bounded waits) when online."""
     import torch
 
     target = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(url).path)
     if target.is_file():
         return target
-    if offline():
-        raise WeightsError(f"{target} is missing and HF_HUB_OFFLINE is set: download {url} to that path")
+    if is_offline():
+        raise WeightsOfflineError(f"{target} is missing and {offline_switch()} is set: download {url} to that path")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        torch.hub.download_url_to_file(url, str(target), progress=True)
-    except Exception as exc:
-        raise WeightsError(
-            f"cannot download {url} to {target} ({type(exc).__name__}: {exc}); put the file there by hand"
-        ) from exc
-    return target
+        return download(url, target, None)
+    except WeightsError as exc:
+        kind = WeightsOfflineError if isinstance(exc, OfflineError) else WeightsError
+        raise kind(f"cannot download {url} to {target} ({exc}); put the file there by hand") from exc

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from graftzoo.errors import WeightsError
+from graftzoo.offline import OfflineError, WeightsOfflineError, offline_switch
 from graftzoo.spec import ArchSpec
 from graftzoo.weights import StateDict, WeightSource, read_state_dict, split_ref
 from graftzoo_torchvision.download import download, hash_prefix, offline, verify_hash
@@ -43,7 +44,8 @@ class TorchvisionWeights(WeightSource):
 
     scheme = "torchvision"
 
-    def __init__(self, cache_dir: str | Path | None = None, timeout: float = 10.0) -> None:
+    def __init__(self, cache_dir: str | Path | None = None, timeout: float | None = None) -> None:
+        """`timeout`: seconds to wait for the server at each step (default: GRAFTZOO_NET_TIMEOUT, read at each download)."""
         self._cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.timeout = timeout
 
@@ -92,11 +94,12 @@ class TorchvisionWeights(WeightSource):
             raise WeightsError(f"{missing} Put the checkpoint at {path}, or name a torchvision weights enum member instead.")
         put = f"Download {checkpoint.url} and save it as {path}"
         if offline():
-            raise WeightsError(f"{missing} GRAFTZOO_OFFLINE or HF_HUB_OFFLINE is set, so it was not downloaded. {put}, or unset it.")
+            raise WeightsOfflineError(f"{missing} {offline_switch()} is set, so it was not downloaded. {put}, or unset it.")
         try:
             download(checkpoint.url, path, hash_prefix(checkpoint.filename), timeout=self.timeout)
         except WeightsError as exc:
-            raise WeightsError(f"{missing} {exc} {put}.") from exc
+            kind = WeightsOfflineError if isinstance(exc, OfflineError) else WeightsError
+            raise kind(f"{missing} {exc} {put}.") from exc
 
 
 def _enum_member(name: str, arch: ArchSpec | None) -> Any:
