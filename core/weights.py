@@ -26,6 +26,10 @@ class WeightSource(ABC):
     def resolve(self, ref: str, arch: ArchSpec | None = None) -> Path:
         """A local, verified file for `ref`; a clear WeightsError when it is missing (never a hang)."""
 
+    def base_model(self, ref: str, arch: str) -> str | None:
+        """The Hub model (`ns/name`) these weights come from, for a model card's `base_model`; None if none."""
+        return None
+
     def load_state_dict(self, ref: str, arch: ArchSpec | None = None) -> StateDict:
         """The tensors of `ref`, ready for `model.load_state_dict`."""
         return read_state_dict(self.resolve(ref, arch))

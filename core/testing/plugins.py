@@ -68,10 +68,13 @@ class FakePluginSite:
                 del sys.modules[name]
 
 
-def arch_manifest(namespace: str, *names: str, api_version: int = 1, factory: str = "torchvision.models:resnet18") -> str:
+def arch_manifest(
+    namespace: str, *names: str, api_version: int = 1, factory: str = "torchvision.models:resnet18", priority: int = 0
+) -> str:
     """A minimal manifest registering `names` as archs of `namespace`, all built by `factory`."""
     entries = "".join(f'\n[[archs]]\nname = "{n}"\nfactory = "{factory}"\ncut = -2\nstats = "imagenet"\n' for n in names)
-    return f'[plugin]\nname = "{namespace}"\nnamespace = "{namespace}"\napi_version = {api_version}\n{entries}'
+    head = f'[plugin]\nname = "{namespace}"\nnamespace = "{namespace}"\napi_version = {api_version}\npriority = {priority}\n'
+    return head + entries
 
 
 def _normalize(dist: str) -> str:
