@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
-
-import torch
 
 from graftzoo.errors import WeightsError
 from graftzoo.spec import ArchSpec
 
-StateDict = dict[str, torch.Tensor]
+if TYPE_CHECKING:  # torch loads when tensors are read, so asking a source about a reference stays light
+    import torch
+
+StateDict = dict[str, "torch.Tensor"]
 
 
 class WeightSource(ABC):
@@ -45,6 +47,8 @@ def split_ref(ref: str) -> tuple[str, str]:
 
 def read_state_dict(path: Path) -> StateDict:
     """Read safetensors, or a torch checkpoint with `weights_only=True` (no code from the file is ever run)."""
+    import torch
+
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"weights file {path} does not exist")

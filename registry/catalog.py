@@ -89,15 +89,19 @@ class Registry:
         return self.spec(HubSpec, name)
 
     def default_head(self, task: str) -> HeadSpec:
-        """The head a task is grafted with by default: the task's own `head`, else the one head made for it."""
+        """The head a task is grafted with by default: the task's own `head`, else the head made for it
+        (`HeadSpec.task`), the highest-priority one when several plugins make one."""
         task_spec = self.get_task(task)
         if task_spec.head:
             return self.get_head(task_spec.head)
-        made_for = [self.get_head(n) for n in self.names("heads") if self._specs("heads")[n][0].task == task_spec.name]
-        if len(made_for) == 1:
-            return made_for[0]
-        found = ", ".join(h.name for h in made_for) or "none is installed"
-        raise PluginError(f"task {task_spec.name!r} has no default head ({found}): pass head=... to choose one")
+        made_for = [n for n in self.names("heads") if self._specs("heads")[n][0].task == task_spec.name]
+        if made_for:
+            best = max(self.priorities.get(n.split("/", 1)[0], 0) for n in made_for)
+            top = [n for n in made_for if self.priorities.get(n.split("/", 1)[0], 0) == best]
+            if len(top) == 1:
+                return self.get_head(top[0])
+        found = ", ".join(made_for) or "none is installed"
+        raise PluginError(f"task {task_spec.name!r} has no single default head ({found}): pass head=... to choose one")
 
     def command(self, name: str) -> CommandSpec:
         """The command a plugin registers under `name` (`demo` resolves like any bare name)."""

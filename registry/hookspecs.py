@@ -24,6 +24,7 @@ DESCRIBED_FIELDS = ("num_features", "pooled")  # what `graftzoo_describe_arch` m
 def _listing_hookspec(kind: str) -> Callable[[], list[dict[str, Any]]]:
     def listing() -> list[dict[str, Any]]:
         """Entries (manifest format) this plugin lists through code."""
+        raise NotImplementedError  # a specification: pluggy calls the plugins' implementations, never this
 
     listing.__name__ = listing.__qualname__ = f"graftzoo_{kind}"
     listing.__doc__ = f"{kind} entries (manifest format) that cannot be listed statically; cached per installed versions."

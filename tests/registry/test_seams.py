@@ -101,13 +101,16 @@ def test_default_head_comes_from_the_head_made_for_the_task(fake_plugin_site: Fa
     core = ('[plugin]\nnamespace = "core"\napi_version = 1\n'
             '[[tasks]]\nname = "classification"\nfactory = "graftzoo.task:ClassificationTask"\n'
             '[[tasks]]\nname = "regression"\nfactory = "graftzoo.task:RegressionTask"\n')
-    heads = ('[plugin]\nnamespace = "pics"\napi_version = 1\n'
-             '[[heads]]\nname = "classify"\nfactory = "pics_dist.heads:classify"\ntask = "core/classification"\n')
+    def heads(ns: str, priority: int) -> str:
+        return (f'[plugin]\nnamespace = "{ns}"\napi_version = 1\npriority = {priority}\n'
+                f'[[heads]]\nname = "classify"\nfactory = "{ns}_dist.heads:classify"\ntask = "core/classification"\n')
+
     fake_plugin_site.add("core-dist", plugin="core", manifest=core)
-    fake_plugin_site.add("pics-dist", plugin="pics", manifest=heads)
+    fake_plugin_site.add("pics-dist", plugin="pics", manifest=heads("pics", 30))
+    fake_plugin_site.add("words-dist", plugin="words", manifest=heads("words", 5))
     registry = fake_plugin_site.registry()
     assert registry.default_head("classification").name == "pics/classify"
-    with pytest.raises(PluginError, match="no default head"):
+    with pytest.raises(PluginError, match="no single default head"):
         registry.default_head("core/regression")
 
 
