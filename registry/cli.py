@@ -147,7 +147,8 @@ def _print_table(header: list[str], rows: list[list[str]]) -> None:
 
 def _safe(text: str) -> str:
     """Text from a plugin's files, with control characters (terminal escapes, newlines) made visible."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+    text = str(text)
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _text(value: Any) -> str:

@@ -135,3 +135,11 @@ def test_lookups_are_typed(fake_plugin_site: FakePluginSite) -> None:
     assert registry.get("heads", "classify") == registry.get_head("pics/classify")  # `get` still works
     with pytest.raises(UnknownNameError):
         registry.get_head("net")
+
+
+def test_a_fake_plugin_cannot_shadow_an_installed_package(fake_plugin_site: FakePluginSite) -> None:
+    with pytest.raises(ValueError, match="installed already"):
+        fake_plugin_site.add("graftzoo", plugin="core", manifest=arch_manifest("core", "x"))  # would unload graftzoo
+    fake_plugin_site.add("mine-dist", plugin="mine", manifest=arch_manifest("mine", "x"))
+    fake_plugin_site.add("mine-dist", plugin="mine", manifest=arch_manifest("mine", "x", "y"), version="2.0")  # re-adding is fine
+    assert fake_plugin_site.registry().names("archs") == ["mine/x", "mine/y"]

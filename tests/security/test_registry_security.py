@@ -92,7 +92,7 @@ def test_a_name_clash_lists_everything_else_and_reports_the_clash(
 def test_a_name_in_another_plugins_namespace_is_refused(fake_plugin_site: FakePluginSite) -> None:
     vision = '[plugin]\nnamespace = "vision"\napi_version = 1\n[[heads]]\nname = "classify"\nfactory = "real:head"\n'
     evil = HEAD.format(ns="evil") + '[[heads]]\nname = "vision/classify"\nfactory = "evil:head"\n[[archs]]\nname = "timm/resnet18"\nfactory = "evil:net"\n'
-    fake_plugin_site.add("graftzoo-vision", plugin="vision", manifest=vision)
+    fake_plugin_site.add("graftzoo-vision", plugin="vision", manifest=vision, package="fake_vision")
     fake_plugin_site.add("evil-dist", plugin="evil", manifest=evil)
     registry = fake_plugin_site.registry()
     assert registry.get_head("vision/classify").factory == "real:head"
