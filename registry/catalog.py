@@ -180,8 +180,13 @@ class Registry:
         if kind not in self._entries:
             table: dict[str, list[Any]] = {}
             for record in self.loaded():
-                for entry in self._plugin_entries(record, kind):
-                    spec = spec_from_dict(kind, {**entry, "plugin": record.name, "distribution": record.distribution})
+                try:  # entries were checked when parsed; a damaged cache file fails only its plugin
+                    specs = [spec_from_dict(kind, {**entry, "plugin": record.name, "distribution": record.distribution})
+                             for entry in self._plugin_entries(record, kind)]
+                except (TypeError, ValueError, AttributeError, KeyError) as exc:
+                    self._fail(record, exc)
+                    continue
+                for spec in specs:
                     table.setdefault(spec.name, []).append(spec)
             self._entries[kind] = table
         return self._entries[kind]

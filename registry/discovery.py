@@ -26,6 +26,7 @@ from graftzoo.registry.manifest import (
 )
 
 GROUP = "graftzoo"
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # torchvision's 900 archs take 40 kB
 
 OK = "ok"
 FAILED = "failed"
@@ -96,9 +97,12 @@ def _load_record(ep: EntryPoint, dist_name: str, version: str, disabled: set[str
         return record
     try:
         path = manifest_path(ep)
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            raise ManifestError(f"manifest {path} is larger than {MAX_MANIFEST_BYTES} bytes: list big families with a hook")
         raw = path.read_bytes()
         record.manifest_digest = hashlib.sha256(raw + ep.name.encode()).hexdigest()[:16]
         record.manifest = _parsed_manifest(path, raw, ep.name, record.manifest_digest)
+        _check_hooks_module(record.manifest.hooks, ep.module)
     except Exception as exc:  # whatever a plugin's files hold, only that plugin fails
         record.status = FAILED
         record.error = f"{type(exc).__name__}: {exc}"
@@ -110,6 +114,13 @@ def _load_record(ep: EntryPoint, dist_name: str, version: str, disabled: set[str
             f"{sorted(SUPPORTED_API_VERSIONS)}: install a {dist_name} release made for it, or upgrade graftzoo"
         )
     return record
+
+
+def _check_hooks_module(hooks: str | None, package: str) -> None:
+    """A manifest may name only a hooks module inside its own package, never another library's code."""
+    top = package.split(".")[0]
+    if hooks is not None and hooks != top and not hooks.startswith(top + "."):
+        raise ManifestError(f"[plugin] hooks = {hooks!r} is outside the plugin's package {top!r}: name a module such as '{top}.hooks'")
 
 
 def _parsed_manifest(path: Path, raw: bytes, name: str, digest: str) -> PluginManifest:

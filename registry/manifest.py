@@ -215,5 +215,9 @@ def manifest_to_json(manifest: PluginManifest) -> dict[str, Any]:
 
 
 def manifest_from_json(data: dict[str, Any]) -> PluginManifest:
-    """The inverse of `manifest_to_json`."""
-    return PluginManifest(**{**data, "dynamic": tuple(data["dynamic"]), "cache_on": tuple(data["cache_on"])})
+    """The inverse of `manifest_to_json`; a cached file whose plugin fields are not of their types raises
+    `ManifestError` (the TOML is then parsed again). Entries are checked as they are built."""
+    manifest = PluginManifest(**{**data, "dynamic": tuple(data["dynamic"]), "cache_on": tuple(data["cache_on"])})
+    scalars = {k: v for k, v in data.items() if k not in ("entries", "commands")}
+    check_fields(scalars, PluginManifest, "cached manifest")
+    return manifest

@@ -234,3 +234,39 @@ def test_a_describe_hook_with_a_wrongly_typed_detail_is_ignored(fake_plugin_site
     registry = fake_plugin_site.registry()
     assert registry.get_arch("odd/net").num_features is None
     assert registry.cache.get("describe", "odd/net") is None
+
+
+# -- what a manifest may name ------------------------------------------------------------------
+def test_a_manifest_cannot_name_a_hooks_module_outside_its_package(fake_plugin_site: FakePluginSite) -> None:
+    import sys
+
+    manifest = HEAD.format(ns="borrow") + 'hooks = "this"\ndynamic = ["archs"]\n'  # `import this` prints the Zen
+    fake_plugin_site.add("good-dist", plugin="good", manifest=GOOD)
+    fake_plugin_site.add("borrow-dist", plugin="borrow", manifest=manifest)
+    registry = fake_plugin_site.registry()
+    assert registry.names("archs") == ["good/alpha"]
+    assert _failed(registry, "borrow", "outside the plugin's package 'borrow_dist'")
+    assert "this" not in sys.modules
+
+
+def test_an_oversized_manifest_is_refused_unread(fake_plugin_site: FakePluginSite) -> None:
+    from graftzoo.registry.discovery import MAX_MANIFEST_BYTES
+
+    padding = "# " + "x" * 1000 + "\n"
+    huge = arch_manifest("huge", "net") + padding * (MAX_MANIFEST_BYTES // len(padding) + 1)
+    fake_plugin_site.add("huge-dist", plugin="huge", manifest=huge)
+    fake_plugin_site.add("good-dist", plugin="good", manifest=GOOD)
+    registry = fake_plugin_site.registry()
+    assert registry.names("archs") == ["good/alpha"]
+    assert _failed(registry, "huge", "larger than")
+
+
+def test_a_damaged_manifest_cache_is_parsed_again(fake_plugin_site: FakePluginSite, graftzoo_home) -> None:
+    fake_plugin_site.add("good-dist", plugin="good", manifest=arch_manifest("good", "alpha", priority=3))
+    fake_plugin_site.registry()
+    cached = list((graftzoo_home / "registry").glob("manifest-*.json"))
+    assert len(cached) == 1
+    data = json.loads(cached[0].read_text())
+    cached[0].write_text(json.dumps({**data, "priority": "high", "entries": {"archs": [{"name": 5}]}}))
+    registry = fake_plugin_site.registry()
+    assert registry.names("archs") == ["good/alpha"] and registry.priorities == {"good": 3}
