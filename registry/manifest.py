@@ -162,7 +162,7 @@ def qualify(kind: str, entry: Any, namespace: str) -> dict[str, Any]:
         spec = spec_from_dict(kind, entry)
     except (TypeError, ValueError, AttributeError) as exc:
         named = "; ".join(f"{key!r} {found}" for key, found in raw.items())
-        raise ManifestError(f"{where}: {named or exc}") from exc
+        raise ManifestError(f"{where}: {exc}" + (f" ({named})" if named else "")) from exc
     for key, found in raw.items():
         value = entry[key]
         if isinstance(value, str) and getattr(spec, key) == tuple(value):
