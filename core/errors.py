@@ -30,6 +30,10 @@ class SplitError(GraftzooError, ValueError):
     """A splitter that does not cover every parameter exactly once in at least two groups."""
 
 
+class ManifestError(GraftzooError, ValueError):
+    """A plugin manifest (or a hook's result) that cannot be read or does not follow the format."""
+
+
 class ConfigError(GraftzooError, ValueError):
     """A configuration (head kwargs, graftzoo.json, manifest) that is not valid."""
 

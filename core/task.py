@@ -15,6 +15,7 @@ class Task:
 
     name = "core/task"
     default_head: str | None = None
+    pipeline_tag: str | None = None  # the Hugging Face Hub task a model card declares, if any
 
     def loss_func(self) -> nn.Module:
         raise NotImplementedError
@@ -39,7 +40,7 @@ class ClassificationTask(Task):
     """Single-label classification: cross-entropy, softmax, argmax, accuracy."""
 
     name = "core/classification"
-    default_head = "vision/classify"
+    pipeline_tag = "image-classification"  # the heads that serve it today are image heads
 
     def loss_func(self) -> nn.Module:
         return nn.CrossEntropyLoss()
@@ -60,7 +61,7 @@ class MultiLabelTask(Task):
     """Multi-label classification: binary cross-entropy per class, sigmoid, threshold."""
 
     name = "core/multilabel"
-    default_head = "vision/classify"
+    pipeline_tag = "image-classification"
 
     def __init__(self, thresh: float = 0.5) -> None:
         self.thresh = thresh
@@ -88,7 +89,6 @@ class RegressionTask(Task):
     """Regression: mean squared error, outputs used as they are."""
 
     name = "core/regression"
-    default_head = "vision/classify"
 
     def loss_func(self) -> nn.Module:
         return nn.MSELoss()

@@ -7,14 +7,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
-
-import torch
 
 from graftzoo.errors import WeightsError
 from graftzoo.spec import ArchSpec
 
-StateDict = dict[str, torch.Tensor]
+if TYPE_CHECKING:  # torch loads when tensors are read, so asking a source about a reference stays light
+    import torch
+
+StateDict = dict[str, "torch.Tensor"]
 
 
 class WeightSource(ABC):
@@ -28,6 +30,10 @@ class WeightSource(ABC):
     @abstractmethod
     def resolve(self, ref: str, arch: ArchSpec | None = None) -> Path:
         """A local, verified file for `ref`; a clear WeightsError when it is missing (never a hang)."""
+
+    def base_model(self, ref: str, arch: str) -> str | None:
+        """The Hub model (`ns/name`) these weights come from, for a model card's `base_model`; None if none."""
+        return None
 
     def load_state_dict(self, ref: str, arch: ArchSpec | None = None) -> StateDict:
         """The tensors of `ref`, ready for `model.load_state_dict`."""
@@ -44,6 +50,8 @@ def split_ref(ref: str) -> tuple[str, str]:
 
 def read_state_dict(path: Path) -> StateDict:
     """Read safetensors, or a torch checkpoint with `weights_only=True` (no code from the file is ever run)."""
+    import torch
+
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"weights file {path} does not exist")

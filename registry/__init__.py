@@ -8,19 +8,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from graftzoo.errors import ManifestError
 from graftzoo.registry.catalog import Registry
 from graftzoo.registry.discovery import PluginRecord
 from graftzoo.registry.manifest import API_VERSION
+from graftzoo.spec import ArchSpec, HeadSpec, HubSpec, TaskSpec, WeightSourceSpec
 
 __all__ = [
     "API_VERSION",
+    "ManifestError",
     "PluginRecord",
     "Registry",
     "archs",
     "current",
     "get_arch",
     "get_head",
+    "get_hub",
     "get_task",
+    "get_weight_source",
     "heads",
     "plugins",
     "reset",
@@ -72,19 +77,29 @@ def weight_sources(pattern: str | None = None) -> list[str]:
     return current().names("weights", pattern)
 
 
-def get_arch(name: str) -> Any:
+def get_arch(name: str) -> ArchSpec:
     """The `ArchSpec` registered under `name`."""
     return current().get_arch(name)
 
 
-def get_head(name: str) -> Any:
+def get_head(name: str) -> HeadSpec:
     """The `HeadSpec` registered under `name`."""
-    return current().get("heads", name)
+    return current().get_head(name)
 
 
-def get_task(name: str) -> Any:
+def get_task(name: str) -> TaskSpec:
     """The `TaskSpec` registered under `name`."""
-    return current().get("tasks", name)
+    return current().get_task(name)
+
+
+def get_weight_source(name: str) -> WeightSourceSpec:
+    """The `WeightSourceSpec` registered under `name`."""
+    return current().get_weight_source(name)
+
+
+def get_hub(name: str) -> HubSpec:
+    """The `HubSpec` registered under `name`."""
+    return current().get_hub(name)
 
 
 def plugins() -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from graftzoo.registry.discovery import PluginRecord
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: dynamic entries checked by type and namespace
 
 
 def graftzoo_home() -> Path:

@@ -9,8 +9,9 @@ from typing import Any, Sequence
 
 from graftzoo.errors import GraftzooError, UnknownNameError
 from graftzoo.registry.cli_artifacts import ARTIFACT_COMMANDS, add_artifact_commands, cmd_info_artifact, is_artifact_ref
+from graftzoo.spec import SPEC_CLASSES
 
-KIND_CHOICES = ("archs", "heads", "tasks", "weights", "hubs", "cuts", "preprocessors")
+KIND_CHOICES = tuple(SPEC_CLASSES)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,7 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plugins", help="installed plugins and why any failed")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("demo", help="fine-tune a pretrained body on a shipped data set")
+    p = sub.add_parser("demo", help="run a demo a plugin registers (fine-tune a pretrained body on shipped data)")
+    p.add_argument("which", nargs="?", help="whose demo: a plugin namespace such as 'vision' (default: the highest priority)")
+    p.add_argument("--list", action="store_true", help="list the demos installed plugins register")
     p.add_argument("--out", default="demo_output", help="folder for the plots and the saved head")
     p.add_argument("--epochs", type=int, default=None)
 
@@ -50,7 +53,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     from graftzoo.registry import current
 
     registry = current()
-    names = registry.names(args.kind, args.pattern)
+    clashes = set(registry.collisions(args.kind))
+    names = [n for n in registry.names(args.kind, args.pattern) if n not in clashes]
+    for problem in registry.problems([args.kind]):
+        print(f"warning: {_safe(problem)}; `graftzoo plugins` shows every plugin", file=sys.stderr)
     if args.json:
         specs = [registry.get(args.kind, n).to_dict() for n in names]
         print(json.dumps(specs, indent=1))
@@ -90,9 +96,12 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
-    from graftzoo.registry import plugins
+    from graftzoo.registry import current, plugins
 
+    problems = current().problems()  # lists every kind first, so plugins whose hooks break show as failed
     records = plugins()
+    for problem in problems:
+        print(f"problem: {_safe(problem)}", file=sys.stderr)
     if args.json:
         print(json.dumps(records, indent=1))
         return 0
@@ -102,13 +111,23 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """`graftzoo demo [WHICH]`: run the `demo` command a plugin registers in its manifest's `[[commands]]`."""
     from graftzoo.imports import import_attr
+    from graftzoo.registry import current
 
+    registry = current()
+    if args.list:
+        rows = [[n, registry.command(n).description] for n in registry.commands("demo")]
+        _print_table(["demo", "description"], rows)
+        return 0
+    if not registry.commands("demo"):
+        raise GraftzooError("no installed plugin registers a demo: install graftzoo-vision and graftzoo-timm (`make install`)")
+    spec = registry.command(f"{args.which}/demo" if args.which else "demo")
     try:
-        run_demo = import_attr("graftzoo_vision.demo:run_demo")
+        run_demo = import_attr(spec.factory)
     except ImportError as exc:
-        raise GraftzooError(f"the demo needs graftzoo-vision and graftzoo-timm ({exc}): run `make install`") from exc
-    return run_demo(out=args.out, epochs=args.epochs)
+        raise GraftzooError(f"the {spec.name} demo of {spec.distribution} cannot be imported ({exc}): run `make install`") from exc
+    return int(run_demo(out=args.out, epochs=args.epochs))
 
 
 COMMANDS = {"list": cmd_list, "info": cmd_info, "plugins": cmd_plugins, "demo": cmd_demo, **ARTIFACT_COMMANDS}
@@ -120,9 +139,16 @@ def _arch_row(spec: Any) -> list[str]:
 
 
 def _print_table(header: list[str], rows: list[list[str]]) -> None:
+    rows = [[_safe(cell) for cell in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in [header, *rows]]
     sys.stdout.write("\n".join(lines) + "\n")
+
+
+def _safe(text: str) -> str:
+    """Text from a plugin's files, with control characters (terminal escapes, newlines) made visible."""
+    text = str(text)
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _text(value: Any) -> str:

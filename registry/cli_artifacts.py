@@ -20,8 +20,8 @@ def add_artifact_commands(sub: Any) -> None:
     """Add `push`, `pull` and `predict` to the `graftzoo` subparsers."""
     p = sub.add_parser("push", help="push a saved head folder to the local hub or the Hugging Face Hub")
     p.add_argument("folder", help="a folder written by save_head")
-    p.add_argument("repo", help="'ns/name' (or hf://ns/name, local://ns/name)")
-    p.add_argument("--hub", choices=["local", "hf"], default=None, help="where to push (default: local)")
+    p.add_argument("repo", help="'ns/name' (or hf://ns/name, local://ns/name, or another registered hub's scheme)")
+    p.add_argument("--hub", default=None, help="a registered hub (`graftzoo list --kind hubs`): local, hf, ... (default: local)")
     p.add_argument("--message", default=None, help="commit message")
     p.add_argument("--private", action="store_true", help="create the Hub repo private (hf only)")
 
@@ -91,14 +91,22 @@ def cmd_info_artifact(args: argparse.Namespace) -> int:
 def is_artifact_ref(name: str) -> bool:
     """Whether `graftzoo info NAME` should describe a saved head rather than a registered name.
 
-    True for `hf://…`, `local://…`, `ns/name@rev` and folders holding a `graftzoo.json`. A bare
-    `ns/name` is a registry name first; `info` falls back to the local hub when no plugin has it.
+    True for `<hub>://…` of any registered hub (`hf`, `local`, a plugin's), `ns/name@rev` and folders
+    holding a `graftzoo.json`. A bare `ns/name` is a registry name first; `info` falls back to the
+    local hub when no plugin has it.
     """
     from pathlib import Path
 
-    if name.startswith(("hf://", "local://")) or "@" in name:
+    scheme, sep, _ = name.partition("://")
+    if "@" in name or (sep and scheme in _hub_schemes()):
         return True
     return (Path(name).expanduser() / "graftzoo.json").is_file()
+
+
+def _hub_schemes() -> list[str]:
+    from graftzoo.registry import current
+
+    return current().schemes("hubs")
 
 
 ARTIFACT_COMMANDS = {"push": cmd_push, "pull": cmd_pull, "predict": cmd_predict}

@@ -15,9 +15,10 @@ from importlib.metadata import EntryPoint, distributions
 from pathlib import Path
 from typing import Iterable
 
+from graftzoo.errors import ManifestError
 from graftzoo.registry.manifest import (
+    MANIFEST_FORMAT,
     SUPPORTED_API_VERSIONS,
-    ManifestError,
     PluginManifest,
     manifest_from_json,
     manifest_to_json,
@@ -25,6 +26,7 @@ from graftzoo.registry.manifest import (
 )
 
 GROUP = "graftzoo"
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # torchvision's 900 archs take 40 kB
 
 OK = "ok"
 FAILED = "failed"
@@ -44,7 +46,7 @@ class PluginRecord:
     manifest: PluginManifest | None = None
     manifest_digest: str = ""
 
-    def to_dict(self) -> dict[str, str | None]:
+    def to_dict(self) -> dict[str, str | int | None]:
         return {
             "name": self.name,
             "distribution": self.distribution,
@@ -53,6 +55,7 @@ class PluginRecord:
             "error": self.error,
             "namespace": self.manifest.namespace if self.manifest else None,
             "api_version": self.manifest.api_version if self.manifest else None,
+            "priority": self.manifest.priority if self.manifest else None,
         }
 
 
@@ -94,10 +97,13 @@ def _load_record(ep: EntryPoint, dist_name: str, version: str, disabled: set[str
         return record
     try:
         path = manifest_path(ep)
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            raise ManifestError(f"manifest {path} is larger than {MAX_MANIFEST_BYTES} bytes: list big families with a hook")
         raw = path.read_bytes()
         record.manifest_digest = hashlib.sha256(raw + ep.name.encode()).hexdigest()[:16]
         record.manifest = _parsed_manifest(path, raw, ep.name, record.manifest_digest)
-    except (ManifestError, OSError, ImportError, ValueError) as exc:
+        _check_hooks_module(record.manifest.hooks, ep.module)
+    except Exception as exc:  # whatever a plugin's files hold, only that plugin fails
         record.status = FAILED
         record.error = f"{type(exc).__name__}: {exc}"
         return record
@@ -110,11 +116,18 @@ def _load_record(ep: EntryPoint, dist_name: str, version: str, disabled: set[str
     return record
 
 
+def _check_hooks_module(hooks: str | None, package: str) -> None:
+    """A manifest may name only a hooks module inside its own package, never another library's code."""
+    top = package.split(".")[0]
+    if hooks is not None and hooks != top and not hooks.startswith(top + "."):
+        raise ManifestError(f"[plugin] hooks = {hooks!r} is outside the plugin's package {top!r}: name a module such as '{top}.hooks'")
+
+
 def _parsed_manifest(path: Path, raw: bytes, name: str, digest: str) -> PluginManifest:
     """The manifest, from the JSON of an earlier parse of the same bytes when there is one."""
     from graftzoo.registry.cache import graftzoo_home, write_json_atomic
 
-    cached = graftzoo_home() / "registry" / f"manifest-{digest}.json"
+    cached = graftzoo_home() / "registry" / f"manifest-v{MANIFEST_FORMAT}-{digest}.json"
     try:
         return manifest_from_json(json.loads(cached.read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError, KeyError):
@@ -125,11 +138,16 @@ def _parsed_manifest(path: Path, raw: bytes, name: str, digest: str) -> PluginMa
 
 
 def manifest_path(ep: EntryPoint) -> Path:
-    """The manifest file an entry point `package:file.toml` names, found without importing the package."""
-    if not ep.attr:
+    """The manifest file an entry point `package:file.toml` names, found without importing any package.
+
+    Only the top-level package is located with `find_spec` (which runs no code for a top-level
+    name); subpackages are folders below it, so a plugin's `__init__` never runs while listing.
+    """
+    if not ep.attr or Path(ep.attr).name != ep.attr:
         raise ManifestError(f"entry point {ep.name!r} = {ep.value!r} must name a manifest as 'package:graftzoo.toml'")
+    top, *subpackages = ep.module.split(".")
     try:
-        spec = importlib.util.find_spec(ep.module)
+        spec = importlib.util.find_spec(top)
     except (ImportError, ValueError) as exc:
         raise ManifestError(f"cannot locate package {ep.module!r}: {exc}") from exc
     if spec is None:
@@ -137,6 +155,7 @@ def manifest_path(ep: EntryPoint) -> Path:
     folders = list(spec.submodule_search_locations or [])
     if not folders and spec.origin:
         folders = [str(Path(spec.origin).parent)]
+    folders = [str(Path(folder, *subpackages)) for folder in folders]
     for folder in folders:
         candidate = Path(folder) / ep.attr
         if candidate.is_file():

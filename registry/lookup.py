@@ -8,19 +8,33 @@ from typing import Collection, Mapping
 
 from graftzoo.errors import AmbiguousNameError, UnknownNameError
 
-DEFAULT_PREFERENCE = ("vision", "torchvision", "timm")
-KIND_WORDS = {"archs": "arch", "heads": "head", "tasks": "task", "weights": "weight source", "hubs": "hub", "cuts": "cut", "preprocessors": "preprocessor"}
+KIND_WORDS = {"archs": "arch", "heads": "head", "tasks": "task", "weights": "weight source", "hubs": "hub", "commands": "command", "cuts": "cut", "preprocessors": "preprocessor"}
 
 
 def namespace_preference() -> tuple[str, ...]:
-    """Namespaces that win a bare-name tie, first first: `GRAFTZOO_PREFER` or vision, torchvision, timm."""
+    """Namespaces that win a bare-name tie, first first, from `GRAFTZOO_PREFER` (comma separated)."""
     raw = os.environ.get("GRAFTZOO_PREFER", "")
-    chosen = tuple(ns.strip() for ns in raw.split(",") if ns.strip())
-    return chosen or DEFAULT_PREFERENCE
+    return tuple(ns.strip() for ns in raw.split(",") if ns.strip())
 
 
-def resolve_name(kind: str, name: str, names: Collection[str], suggest: Mapping[str, str] | None = None) -> str:
-    """The full name `name` stands for among `names` (full `namespace/name` strings; a dict or set is fastest)."""
+def kind_word(kind: str) -> str:
+    """'arch' for 'archs'; a kind core adds later reads as itself without its plural 's'."""
+    return KIND_WORDS.get(kind, kind.removesuffix("s"))
+
+
+def resolve_name(
+    kind: str,
+    name: str,
+    names: Collection[str],
+    suggest: Mapping[str, str] | None = None,
+    priorities: Mapping[str, int] | None = None,
+) -> str:
+    """The full name `name` stands for among `names` (full `namespace/name` strings; a dict or set is fastest).
+
+    A bare name several namespaces register goes to the first namespace in `GRAFTZOO_PREFER`, else
+    to the namespace whose plugin declares the highest `priority` (`priorities`: namespace -> priority);
+    a tie at the top is an `AmbiguousNameError` listing the candidates.
+    """
     if "/" in name:
         if name in names:
             return name
@@ -34,14 +48,19 @@ def resolve_name(kind: str, name: str, names: Collection[str], suggest: Mapping[
     for namespace in namespace_preference():
         if namespace in by_namespace:
             return by_namespace[namespace]
+    ranks = priorities or {}
+    best = max(ranks.get(ns, 0) for ns in by_namespace)
+    top = [full for ns, full in by_namespace.items() if ranks.get(ns, 0) == best]
+    if len(top) == 1:
+        return top[0]
     raise AmbiguousNameError(
-        f"{KIND_WORDS[kind]} {name!r} is registered by several plugins: {', '.join(candidates)}. "
+        f"{kind_word(kind)} {name!r} is registered by several plugins of equal priority: {', '.join(candidates)}. "
         f"Use the full name, or set GRAFTZOO_PREFER to rank namespaces."
     )
 
 
 def _unknown_message(kind: str, name: str, names: list[str], suggest: Mapping[str, str]) -> str:
-    word = KIND_WORDS[kind]
+    word = kind_word(kind)
     namespace, _, bare = name.rpartition("/")
     lines = [f"no {word} named {name!r} is registered."]
     if namespace and namespace in suggest and not any(full.startswith(namespace + "/") for full in names):

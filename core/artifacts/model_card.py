@@ -7,20 +7,35 @@ from typing import Any
 
 MAX_CLASSES_SHOWN = 40
 REPO_REF = "hf://<namespace>/<repo>"  # push_head puts the real reference in its place
-PIPELINE_TAGS = {"core/classification": "image-classification", "core/multilabel": "image-classification"}
 
 
 def base_model(weights: str | None, arch: str) -> str | None:
-    """The Hub model the body weights come from, where there is one (`timm:` and `hf://` refs)."""
+    """The Hub model the body weights come from, as the weight source serving `weights` says (None if none)."""
     if not weights:
         return None
-    scheme, _, rest = weights.partition(":")
-    if scheme == "timm":
-        name = rest.lstrip("/")
-        return f"timm/{name}" if "." in name else f"timm/{arch.split('/', 1)[1]}.{name}"
-    if scheme == "hf":
-        return rest.lstrip("/").split("@", 1)[0] or None
-    return None
+    from graftzoo.errors import GraftzooError
+    from graftzoo.imports import import_attr
+    from graftzoo.registry import current
+
+    try:
+        source = import_attr(current().weight_source_for(weights.partition(":")[0]).factory)()
+        found = source.base_model(weights, arch) if hasattr(source, "base_model") else None
+    except (GraftzooError, ImportError, ValueError):
+        return None  # a source that is not installed or cannot tell: the card just has no base_model
+    return found if isinstance(found, str) and found else None
+
+
+def pipeline_tag(task: str) -> str | None:
+    """The Hugging Face Hub pipeline tag the registered task declares (`Task.pipeline_tag`), if any."""
+    from graftzoo.errors import GraftzooError
+    from graftzoo.imports import import_attr
+    from graftzoo.registry import current
+
+    try:
+        found = getattr(import_attr(current().get_task(task).factory)(), "pipeline_tag", None)
+    except (GraftzooError, ImportError, TypeError):
+        return None
+    return found if isinstance(found, str) and found else None
 
 
 def render_card(config: dict[str, Any], *, title: str, dataset: str | None = None) -> str:
@@ -34,8 +49,8 @@ def _front_matter(config: dict[str, Any], title: str, dataset: str | None) -> di
         "library_name": "graftzoo",
         "tags": list(dict.fromkeys(["graftzoo", task.split("/", 1)[1], *reversed(arch.split("/", 1))])),
     }
-    if task in PIPELINE_TAGS:
-        meta["pipeline_tag"] = PIPELINE_TAGS[task]
+    if tag := pipeline_tag(task):
+        meta["pipeline_tag"] = tag
     if base := base_model(config["body_weights"], arch):
         meta["base_model"] = base
     if dataset:
@@ -47,7 +62,7 @@ def _front_matter(config: dict[str, Any], title: str, dataset: str | None) -> di
             meta["model-index"] = [{
                 "name": title,
                 "results": [{
-                    "task": {"type": PIPELINE_TAGS.get(task, task.split("/", 1)[1])},
+                    "task": {"type": tag or task.split("/", 1)[1]},
                     "dataset": {"name": dataset, "type": dataset},
                     "metrics": [{"type": k, "value": round(v, 6), "name": k} for k, v in metrics.items()],
                 }],

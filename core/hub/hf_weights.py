@@ -37,6 +37,10 @@ class HfWeights(WeightSource):
 
     scheme = "hf"
 
+    def base_model(self, ref: str, arch: str) -> str | None:
+        """The repo the weights file lives in."""
+        return parse_weights_ref(ref)[0]
+
     def resolve(self, ref: str, arch: ArchSpec | None = None) -> Path:
         repo_id, revision, filename = parse_weights_ref(ref)
         with hf_errors("download weights from", repo_id, revision):

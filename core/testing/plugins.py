@@ -36,6 +36,7 @@ class FakePluginSite:
         `manifest=None` writes no manifest file (a broken plugin).
         """
         package = package or dist.replace("-", "_")
+        _check_not_installed(package, self.root)
         pkg_dir = self.root / package
         pkg_dir.mkdir(parents=True, exist_ok=True)
         (pkg_dir / "__init__.py").write_text('"""A fake graftzoo plugin."""\n')
@@ -68,10 +69,23 @@ class FakePluginSite:
                 del sys.modules[name]
 
 
-def arch_manifest(namespace: str, *names: str, api_version: int = 1, factory: str = "torchvision.models:resnet18") -> str:
+def arch_manifest(
+    namespace: str, *names: str, api_version: int = 1, factory: str = "torchvision.models:resnet18", priority: int = 0
+) -> str:
     """A minimal manifest registering `names` as archs of `namespace`, all built by `factory`."""
     entries = "".join(f'\n[[archs]]\nname = "{n}"\nfactory = "{factory}"\ncut = -2\nstats = "imagenet"\n' for n in names)
-    return f'[plugin]\nname = "{namespace}"\nnamespace = "{namespace}"\napi_version = {api_version}\n{entries}'
+    head = f'[plugin]\nname = "{namespace}"\nnamespace = "{namespace}"\napi_version = {api_version}\npriority = {priority}\n'
+    return head + entries
+
+
+def _check_not_installed(package: str, root: Path) -> None:
+    """Refuse a fake package that would shadow a real one: `forget_modules` would unload the real one."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(package) if "." not in package else None
+    folders = [Path(f) for f in (spec.submodule_search_locations or [])] if spec else []
+    if spec is not None and not any(f.parent == root for f in folders):
+        raise ValueError(f"package {package!r} is installed already: give the fake distribution another package=...")
 
 
 def _normalize(dist: str) -> str:

@@ -9,8 +9,8 @@ from graftzoo.testing import FakePluginSite, arch_manifest
 
 @pytest.fixture
 def zoo(fake_plugin_site: FakePluginSite):
-    fake_plugin_site.add("tv", plugin="torchvision", manifest=arch_manifest("torchvision", "resnet18", "alexnet"))
-    fake_plugin_site.add("tm", plugin="timm", manifest=arch_manifest("timm", "resnet18", "convnext_tiny"))
+    fake_plugin_site.add("tv", plugin="torchvision", manifest=arch_manifest("torchvision", "resnet18", "alexnet", priority=20))
+    fake_plugin_site.add("tm", plugin="timm", manifest=arch_manifest("timm", "resnet18", "convnext_tiny", priority=10))
     fake_plugin_site.add("f1", plugin="foo", manifest=arch_manifest("foo", "twin", "solo"))
     fake_plugin_site.add("f2", plugin="bar", manifest=arch_manifest("bar", "twin"))
     core = '[plugin]\nnamespace = "core"\napi_version = 1\n[suggest]\ntext = "graftzoo-text"\n'
@@ -23,7 +23,7 @@ def test_unique_bare_name_resolves(zoo) -> None:
     assert zoo.get("archs", "solo").name == "foo/solo"
 
 
-def test_default_preference_torchvision_before_timm(zoo) -> None:
+def test_declared_priority_ranks_bare_names(zoo) -> None:
     assert zoo.get("archs", "resnet18").name == "torchvision/resnet18"
 
 

@@ -26,6 +26,11 @@ class TimmWeights(WeightSource):
 
     scheme = "timm"
 
+    def base_model(self, ref: str, arch: str) -> str | None:
+        """`timm/<model>.<tag>`, the Hub repo timm publishes these weights in (`timm:<tag>` takes the model from `arch`)."""
+        name = split_ref(ref)[1].lstrip("/")
+        return f"timm/{name}" if "." in name else f"timm/{arch.split('/', 1)[1]}.{name}"
+
     def resolve(self, ref: str, arch: ArchSpec | None = None) -> Path:
         cfg = pretrained_cfg(ref)
         if cfg.hf_hub_id:

@@ -79,6 +79,7 @@ HEADER = f"""\
 name = "torchvision"
 namespace = "torchvision"
 api_version = 1
+priority = 20  # bare-name ties: torchvision's resnet34 before timm's, as fastai users expect
 description = "every torchvision classification model as a body (fastai cuts and splits where fastai has some), torchvision: weights"
 
 [defaults.archs]
