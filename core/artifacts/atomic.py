@@ -62,7 +62,8 @@ def atomic_file(path: str | os.PathLike[str], *, sync: bool = True) -> Iterator[
     """Yield a temporary path next to `path`; once the block succeeds it replaces `path` in one rename."""
     dest = Path(path)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.tmp-{owner_tag()}", dir=dest.parent)
+    remove_stale(dest.parent, _prefix(dest, "tmp"))  # what a killed writer of `path` left
+    fd, name = tempfile.mkstemp(prefix=_prefix(dest, "tmp") + owner_tag(), dir=dest.parent)
     os.close(fd)
     tmp = Path(name)
     try:

@@ -85,38 +85,19 @@ class LocalHub:
             (repo / sub).mkdir(parents=True, exist_ok=True)
         remove_stale(repo, _PUSH_PREFIX)
         tmp = owned_temp_dir(repo, _PUSH_PREFIX)
-        commit_file: Path | None = None
-        published = False
-        parent: str | None = None
+        message = commit_message or f"Push {Path(folder).resolve().name}"
         try:
             entries = _copy_files(files, tmp)
-            tree = _digest(entries)
             _make_read_only(tmp)
             with file_lock(repo / _LOCK_FILE, f"local://{repo_id}"):
-                parent = _read_ref(repo, branch)
-                if parent is not None and _read_commit(repo, parent).get("tree") == tree:
-                    return self._revision(repo_id, repo, parent)
-                message = commit_message or f"Push {Path(folder).resolve().name}"
-                date = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-                record = {"parent": parent, "branch": branch, "message": message, "date": date, "tree": tree}
-                sha = _commit_sha(record)
-                commit_file = repo / "commits" / f"{sha}.json"
-                write_text_atomic(commit_file, json.dumps({**record, "files": entries}, indent=1))
-                os.replace(tmp, repo / "revisions" / sha)
-                published = True
-                (repo / "revisions" / sha).chmod(_READ_ONLY_DIR)
-                write_text_atomic(repo / "refs" / branch, sha)
+                sha = _publish(repo, tmp, entries, branch, message)
         except OSError as exc:
             raise HubError(
-                f"Push of {str(folder)!r} to local://{repo_id} failed ({exc}); "
-                + ("the revision was stored but " if published else "nothing was published and ")
-                + f"{branch!r} is unchanged. Fix the folder (every file must be readable) and push again."
+                f"Push of {str(folder)!r} to local://{repo_id} failed ({exc}); nothing was published and "
+                f"{branch!r} is unchanged. Fix the folder (every file must be readable) and push again."
             ) from exc
         finally:
-            if not published:
-                _remove_tree(tmp)
-                if commit_file is not None:
-                    commit_file.unlink(missing_ok=True)
+            _remove_tree(tmp)  # gone already once published
         return self._revision(repo_id, repo, sha)
 
     def pull(self, repo_id: str, revision: str | None = None) -> Path:
@@ -242,6 +223,30 @@ class LocalHub:
             message=str(commit.get("message", "")),
             date=str(commit.get("date", "")),
         )
+
+
+def _publish(repo: Path, staged: Path, entries: list[dict[str, Any]], branch: str, message: str) -> str:
+    """With the repo locked: commit `staged` on top of `branch` and move the branch; returns the sha.
+
+    Files identical to the branch's head make no commit and return the head's sha.
+    """
+    parent = _read_ref(repo, branch)
+    tree = _digest(entries)
+    if parent is not None and _read_commit(repo, parent).get("tree") == tree:
+        return parent
+    date = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    record = {"parent": parent, "branch": branch, "message": message, "date": date, "tree": tree}
+    sha = _commit_sha(record)
+    commit_file = repo / "commits" / f"{sha}.json"
+    write_text_atomic(commit_file, json.dumps({**record, "files": entries}, indent=1))
+    try:
+        os.replace(staged, repo / "revisions" / sha)
+    except BaseException:
+        commit_file.unlink(missing_ok=True)
+        raise
+    (repo / "revisions" / sha).chmod(_READ_ONLY_DIR)
+    write_text_atomic(repo / "refs" / branch, sha)
+    return sha
 
 
 def _check_branch(branch: str) -> None:

@@ -39,3 +39,18 @@ def test_a_failed_atomic_write_leaves_the_old_file_and_no_temporary(tmp_path: Pa
             raise RuntimeError("killed")
     assert path.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache.json"]
+
+
+def test_a_killed_writers_temporary_file_goes_with_the_next_write(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "cache.json"
+    code = (
+        "import os, sys; from graftzoo.artifacts.atomic import atomic_file\n"
+        "with atomic_file(sys.argv[1]) as tmp:\n    tmp.write_text('half'); os.kill(os.getpid(), 9)"
+    )
+    subprocess.run([sys.executable, "-c", code, str(path)], timeout=60)
+    assert len(list(tmp_path.iterdir())) == 1 and not path.exists()
+    write_text_atomic(path, "new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache.json"]
