@@ -11,11 +11,11 @@ from typing import Any, Sequence
 from torch import nn
 
 from graftzoo.artifacts.atomic import atomic_folder
+from graftzoo.artifacts.target import check_target, holds_only_a_saved_head
 from graftzoo.artifacts.fingerprint import source_fingerprint
 from graftzoo.artifacts.metadata import Provenance, now, provenance, versions
 from graftzoo.artifacts.model_card import render_card
 from graftzoo.artifacts.schema import CARD_FILE, CONFIG_FILE, FORMAT_VERSION, TENSORS_FILE, classes_fit, validate_config
-from graftzoo.artifacts.target import check_target, holds_only_a_saved_head
 from graftzoo.artifacts.tensors import BODY_PREFIX, trained_tensors
 from graftzoo.errors import ArtifactError
 
@@ -38,10 +38,8 @@ def save_head(
     `model_or_learner` is a GraftedModel or a Learner (its `dls.vocab`, `dls.stats`, `dls.size` and
     the recorder's last epoch are used). `metrics` and `vocab` (the class names) override what the
     Learner knows; `dataset` names the training data in the model card. An existing `folder` that
-    holds a saved head (and nothing else) is replaced only once the new one is complete; a folder
-    with other files, or a revision pulled from a hub, is refused before anything is computed.
+    holds a saved head is replaced only once the new one is complete.
     """
-    check_target(folder)
     prov = provenance(model_or_learner, metrics=metrics, vocab=vocab)
     model = prov.model
     config = model.config
@@ -56,7 +54,7 @@ def save_head(
     weights = config["weights"]
     fingerprint = source_fingerprint(weights, model.body.spec) if weights else None
     title = Path(folder).expanduser().absolute().name
-    with atomic_folder(folder, holds_only_a_saved_head) as tmp:
+    with atomic_folder(check_target(folder), holds_only_a_saved_head) as tmp:  # never a hub revision or a folder with other files
         head_file = _write_tensors(tensors, tmp / TENSORS_FILE)
         data = _config(prov, fingerprint, body_keys, head_file)
         validate_config(data, "the new graftzoo.json")
