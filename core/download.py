@@ -6,16 +6,15 @@ download is checked against that prefix before it takes the file's place.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import IO
 
+from graftzoo.artifacts.atomic import atomic_file
 from graftzoo.errors import WeightsError
+from graftzoo.hashing import sha256_file
 from graftzoo.offline import TIMEOUT_VAR, WeightsOfflineError, is_offline, net_timeout, offline_switch
 
 HASH_PREFIX = re.compile(r"-([a-f0-9]+)\.")
@@ -29,12 +28,8 @@ def hash_prefix(filename: str) -> str | None:
 
 
 def sha256_of(path: Path) -> str:
-    """The sha256 hex digest of the file at `path`, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """The sha256 hex digest of the file at `path` (computed once per process while it is unchanged)."""
+    return sha256_file(path)
 
 
 def verify_hash(path: Path, prefix: str | None) -> None:
@@ -60,17 +55,14 @@ def download(url: str, dest: Path, prefix: str | None, timeout: float | None = N
     if is_offline():
         raise WeightsOfflineError(f"{offline_switch()} is set, so {url} was not downloaded. {put}")
     wait = timeout if timeout is not None else net_timeout()
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=dest.name + ".", suffix=".partial", dir=dest.parent)
-    tmp = Path(tmp_name)
     try:
-        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=wait) as response:
-            _copy(response, out, int(response.headers.get("Content-Length") or 0), dest.name)
-        try:
-            verify_hash(tmp, prefix)
-        except WeightsError as exc:
-            raise WeightsError(f"the file downloaded from {url} does not match the hash in its name; try again later") from exc
-        tmp.replace(dest)
+        with atomic_file(dest) as tmp:
+            with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=wait) as response:
+                _copy(response, out, int(response.headers.get("Content-Length") or 0), dest.name)
+            try:
+                verify_hash(tmp, prefix)
+            except WeightsError as exc:
+                raise WeightsError(f"the file downloaded from {url} does not match the hash in its name; try again later") from exc
     except urllib.error.HTTPError as exc:
         raise WeightsError(f"could not download {url} ({exc}). {put}") from exc
     except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
@@ -80,8 +72,6 @@ def download(url: str, dest: Path, prefix: str | None, timeout: float | None = N
         ) from exc
     except (OSError, ValueError) as exc:
         raise WeightsError(f"could not download {url} ({exc}). {put}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
     return dest
 
 

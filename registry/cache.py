@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from graftzoo.home import graftzoo_home
 from graftzoo.registry.discovery import PluginRecord
 
 CACHE_FORMAT = 2  # 2: dynamic entries checked by type and namespace
-
-
-def graftzoo_home() -> Path:
-    """Root of graftzoo's own files: `GRAFTZOO_HOME`, else `~/.cache/graftzoo`."""
-    return Path(os.environ.get("GRAFTZOO_HOME") or Path.home() / ".cache" / "graftzoo")
 
 
 def cache_key(records: list[PluginRecord]) -> str:
@@ -62,17 +57,9 @@ class ListingCache:
 
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON through a temporary file and a rename; failing to write only costs speed."""
-    import tempfile  # only on a cold cache: keep it off the warm path
+    from graftzoo.artifacts.atomic import write_text_atomic  # only on a cold cache: keep it off the warm path
 
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        write_text_atomic(path, json.dumps(data), sync=False)
     except OSError:
         pass

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 from graftzoo.artifacts.header import TensorEntry, read_header
 from graftzoo.artifacts.schema import TENSORS_FILE, read_config
-from graftzoo.artifacts.untrusted import check_regular, open_regular
+from graftzoo.artifacts.untrusted import check_regular
 from graftzoo.errors import ArtifactError
+from graftzoo.hashing import sha256_file
 
 BODY_PREFIX = "body."
 HEAD_PREFIX = "head."
@@ -40,11 +40,7 @@ def check_file(path: Path, expected: dict[str, Any]) -> None:
             f"{path} has {size} bytes but graftzoo.json expects {expected['bytes']}: the file is truncated or "
             "damaged. Save or pull the head again."
         )
-    digest = hashlib.sha256()
-    with open_regular(path) as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    if digest.hexdigest() != expected["sha256"]:
+    if sha256_file(path) != expected["sha256"]:  # a regular file (checked above); remembered while unchanged
         raise ArtifactError(
             f"{path} is corrupted: its sha256 is not the one graftzoo.json recorded. Save or pull the head again."
         )

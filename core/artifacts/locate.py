@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from graftzoo.artifacts.atomic import recover_folder
 from graftzoo.errors import ArtifactError, ConfigError
 
 HUB_SCHEMES = ("local://", "hf://")
@@ -31,7 +32,12 @@ def is_hub_ref(ref: str | os.PathLike[str]) -> bool:
 
 
 def locate(ref: str | os.PathLike[str]) -> tuple[Path, str | None]:
-    """(folder, hub kind or None): pulls a hub reference first; an existing folder wins over a bare ref."""
+    """(folder, hub kind or None): pulls a hub reference first; an existing folder wins over a bare ref.
+
+    A saved head that a killed save left aside (see `atomic_folder`) is put back first.
+    """
+    if not isinstance(ref, str) or not ref.startswith(HUB_SCHEMES):
+        _recover(Path(ref).expanduser())
     if is_hub_ref(ref):
         from graftzoo.hub import parse_ref, pull_folder
 
@@ -43,6 +49,14 @@ def locate(ref: str | os.PathLike[str]) -> tuple[Path, str | None]:
             "'ns/name[@rev]' for the local hub, or 'hf://ns/name[@rev]' for the Hugging Face Hub"
         )
     return folder, None
+
+
+def _recover(folder: Path) -> None:
+    if not folder.is_dir():
+        try:
+            recover_folder(folder)
+        except OSError:
+            pass  # a folder we cannot write to: reported below as missing, as before
 
 
 @contextmanager

@@ -12,8 +12,9 @@ from graftzoo.artifacts.atomic import atomic_folder
 from graftzoo.artifacts.integrity import check_artifact
 from graftzoo.artifacts.locate import located
 from graftzoo.artifacts.model_card import REPO_REF
-from graftzoo.artifacts.schema import CARD_FILE, CONFIG_FILE
-from graftzoo.errors import ConfigError
+from graftzoo.artifacts.schema import CARD_FILE
+from graftzoo.artifacts.target import ARTIFACT_FILES, check_target, holds_only_a_saved_head
+from graftzoo.errors import ArtifactError, ConfigError
 
 
 def push_head(
@@ -27,8 +28,9 @@ def push_head(
 
     `repo_id` is `ns/name` (or `hf://ns/name`, `local://ns/name`); `hub` is `"local"` (the default)
     or `"hf"`, which creates the repo if needed (`private` applies there) and pushes in one commit.
-    The folder is checked first: a damaged artifact is never published. The model card's usage
-    snippet gets the real reference.
+    The folder is checked first: a damaged artifact is never published. Only the artifact's own
+    files are published (graftzoo.json, head.safetensors, README.md), never a link or anything else
+    in the folder. The model card's usage snippet gets the real reference.
     """
     from graftzoo.hub import parse_ref, push_folder
 
@@ -39,8 +41,10 @@ def push_head(
     with tempfile.TemporaryDirectory(prefix="graftzoo-push-") as tmp:
         staged = Path(tmp) / name
         if isinstance(folder_or_model, (str, os.PathLike)):
-            check_artifact(Path(folder_or_model))
-            shutil.copytree(folder_or_model, staged, copy_function=shutil.copyfile)
+            source = Path(folder_or_model)
+            _refuse_links(source, hf_snapshot=False)
+            check_artifact(source)
+            _copy_artifact_files(source, staged)
         else:
             from graftzoo.artifacts.save import save_head
 
@@ -55,20 +59,44 @@ def push_head(
 def pull_head(ref: str | os.PathLike[str], to: str | os.PathLike[str] | None = None) -> Path:
     """The checked folder of a saved head; with `to`, a copy there (written all at once).
 
-    Without `to` the folder lives in the local hub or the HF cache: read it, do not write in it.
-    A damaged download is removed from the HF cache and reported as an ArtifactError.
+    Without `to` the folder lives in the local hub or the HF cache: read it, do not write in it
+    (save_head refuses to). `to` must be new, empty, or hold exactly a saved head: a folder with
+    other files is refused, never replaced. A damaged download is removed from the HF cache and
+    reported as an ArtifactError.
     """
+    if to is not None:
+        check_target(to)
     with located(ref) as folder:
+        _refuse_links(folder, hf_snapshot=folder.parent.name == "snapshots")
         check_artifact(folder)
         if to is None:
             return folder
-        with atomic_folder(to, lambda d: (d / CONFIG_FILE).is_file()) as tmp:
-            for path in sorted(folder.iterdir()):
-                if path.is_file():
-                    shutil.copyfile(path, tmp / path.name)
-                elif path.is_dir():
-                    shutil.copytree(path, tmp / path.name, copy_function=shutil.copyfile)
+        with atomic_folder(to, holds_only_a_saved_head) as tmp:
+            _copy_artifact_files(folder, tmp)
         return Path(to)
+
+
+def _refuse_links(folder: Path, hf_snapshot: bool) -> None:
+    """A saved head's files must be regular files; in an HF cache snapshot, links into its own repo's blobs."""
+    blobs = (folder.parent.parent / "blobs").resolve() if hf_snapshot else None
+    for name in ARTIFACT_FILES:
+        path = folder / name
+        if not path.is_symlink():
+            continue
+        if blobs is not None and path.resolve().parent == blobs:
+            continue
+        raise ArtifactError(
+            f"{path} is a link (to {os.path.realpath(path)}), not a file: a saved head is never read or published "
+            "through a link, which may point anywhere. Copy the real file into the folder and try again."
+        )
+
+
+def _copy_artifact_files(folder: Path, target: Path) -> None:
+    """Copy the saved head's files (and nothing else) of `folder` into the new folder `target`."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ARTIFACT_FILES:
+        if (folder / name).is_file():
+            shutil.copyfile(folder / name, target / name)
 
 
 def _put_reference(card: Path, reference: str) -> None:

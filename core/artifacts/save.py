@@ -11,6 +11,7 @@ from typing import Any, Sequence
 from torch import nn
 
 from graftzoo.artifacts.atomic import atomic_folder
+from graftzoo.artifacts.target import check_target, holds_only_a_saved_head
 from graftzoo.artifacts.fingerprint import source_fingerprint
 from graftzoo.artifacts.metadata import Provenance, now, provenance, versions
 from graftzoo.artifacts.model_card import render_card
@@ -61,7 +62,7 @@ def _save(model_or_learner: Any, folder: str | os.PathLike[str], metrics: dict[s
     weights = config["weights"]
     fingerprint = source_fingerprint(weights, model.body.spec) if weights else None
     title = Path(folder).expanduser().absolute().name
-    with atomic_folder(folder, lambda d: (d / CONFIG_FILE).is_file()) as tmp:
+    with atomic_folder(check_target(folder), holds_only_a_saved_head) as tmp:  # never a hub revision or a folder with other files
         head_file = _write_tensors(tensors, tmp / TENSORS_FILE)
         data = _config(prov, fingerprint, body_keys, head_file)
         validate_config(data, "the new graftzoo.json")

@@ -11,11 +11,13 @@ from graftzoo.hub.errors import HubAuthError, HubError, HubOfflineError, RepoNot
 from graftzoo.hub.front import get_hub, pull_folder, push_folder
 from graftzoo.hub.hf import HfHub
 from graftzoo.hub.local import LocalHub, default_root
+from graftzoo.hub.protocol import Hub
 from graftzoo.hub.refs import HubRef, parse_ref
 from graftzoo.hub.revision import Revision
 
 __all__ = [
     "HfHub",
+    "Hub",
     "HubAuthError",
     "HubError",
     "HubOfflineError",

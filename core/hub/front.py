@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from graftzoo.errors import ConfigError, PluginError
+from graftzoo.hub.protocol import Hub
 from graftzoo.hub.refs import HubRef, parse_ref
 from graftzoo.hub.revision import Revision
 from graftzoo.imports import import_attr
@@ -14,7 +15,7 @@ from graftzoo.imports import import_attr
 _BRANCH_ARG = {"hf": "revision"}  # hubs take the branch to push to as `branch`, the HF client says `revision`
 
 
-def get_hub(kind: str) -> Any:
+def get_hub(kind: str) -> Hub:
     """The registered hub serving `kind://` references ('local', 'hf', or a plugin's), configured from the environment."""
     from graftzoo.registry import current
 
@@ -22,7 +23,13 @@ def get_hub(kind: str) -> Any:
         spec = current().by_scheme("hubs", kind)
     except PluginError as exc:
         raise ConfigError(f"Unknown hub {kind!r}: {exc}") from None
-    return import_attr(spec.factory)()
+    hub = import_attr(spec.factory)()
+    if not isinstance(hub, Hub):
+        raise PluginError(
+            f"The {kind!r} hub ({spec.factory}) is not a Hub: it needs `kind`, `push`, `pull` and `list_revisions` "
+            "(see graftzoo.hub.Hub). Fix or update the plugin that registers it."
+        )
+    return hub
 
 
 def push_folder(

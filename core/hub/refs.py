@@ -11,8 +11,8 @@ HUB_KINDS = ("local", "hf")
 DEFAULT_HUB = "local"
 
 _SEGMENT = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,95})"
-_REPO_ID = re.compile(rf"^{_SEGMENT}/{_SEGMENT}$")
-_REVISION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
+_REPO_ID = re.compile(rf"{_SEGMENT}/{_SEGMENT}")  # always fullmatch: `$` also matches before a final newline
+_REVISION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,199}")
 _EXAMPLE = "'ns/name', 'ns/name@main', 'local://ns/name@3f2a9c1' or 'hf://ns/name@v1.0'"
 
 
@@ -38,7 +38,7 @@ def hub_schemes() -> list[str]:
 
 def validate_repo_id(repo_id: str) -> str:
     """Return `repo_id` if it is `ns/name` made of safe characters, else raise ConfigError."""
-    if not isinstance(repo_id, str) or not _REPO_ID.match(repo_id) or ".." in repo_id:
+    if not isinstance(repo_id, str) or not _REPO_ID.fullmatch(repo_id) or ".." in repo_id:
         raise ConfigError(
             f"Invalid repo id {repo_id!r}: use 'namespace/name' with letters, digits, '.', '_' or '-' "
             f"(e.g. 'alice/pets-head')."
@@ -48,7 +48,7 @@ def validate_repo_id(repo_id: str) -> str:
 
 def validate_revision(revision: str) -> str:
     """Return `revision` if it is a plausible branch, tag or sha, else raise ConfigError."""
-    if not isinstance(revision, str) or not _REVISION.match(revision) or ".." in revision:
+    if not isinstance(revision, str) or not _REVISION.fullmatch(revision) or ".." in revision:
         raise ConfigError(
             f"Invalid revision {revision!r}: use a branch ('main'), a tag ('v1.0') or a commit sha."
         )

@@ -9,8 +9,6 @@ key `graftzoo.learner`. Tensors and JSON only, nothing executable.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import Tensor, nn
 
+from graftzoo.artifacts.atomic import atomic_file
 from graftzoo.errors import GraftzooError
 
 __all__ = [
@@ -123,14 +122,8 @@ def save_checkpoint(
     if opt is not None:
         opt_tensors, meta["opt"] = flatten_opt_state(opt.state_dict())
         tensors.update(opt_tensors)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(_unshare(tensors), tmp, metadata={_META_KEY: json.dumps(meta)})
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as tmp:
+        save_file(_unshare(tensors), str(tmp), metadata={_META_KEY: json.dumps(meta)})
     return path
 
 

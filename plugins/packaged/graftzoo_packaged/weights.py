@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 from pathlib import Path
 
 from graftzoo.errors import WeightsError
+from graftzoo.hashing import sha256_file
 from graftzoo.imports import import_attr
 from graftzoo.spec import ArchSpec
 from graftzoo.weights import StateDict, WeightSource, read_state_dict, split_ref
 from graftzoo_packaged.files import PACKAGED_FILES, PackagedFile
-
-_verified: dict[tuple[str, int, int], str] = {}
 
 
 class PackagedWeights(WeightSource):
@@ -65,12 +63,4 @@ def locate(entry: PackagedFile) -> Path:
 
 def sha256_of(path: Path) -> str:
     """The file's sha256, computed once per process for an unchanged file."""
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key not in _verified:
-        digest = hashlib.sha256()
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-        _verified[key] = digest.hexdigest()
-    return _verified[key]
+    return sha256_file(path)

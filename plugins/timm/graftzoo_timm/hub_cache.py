@@ -8,16 +8,15 @@ an unreachable Hub is one too, within seconds (GRAFTZOO_NET_TIMEOUT), never "not
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from pathlib import Path
 
 from graftzoo.errors import WeightsError
 from graftzoo.offline import TIMEOUT_VAR, WeightsOfflineError, is_offline, net_timeout, offline_switch
+from graftzoo.hashing import sha256_file
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_verified: dict[tuple[str, int, int], bool] = {}
 
 
 def cache_dir() -> Path | None:
@@ -90,14 +89,6 @@ def verify_blob(path: Path) -> Path:
     blob = path.resolve()
     if not _SHA256.match(blob.name):
         return path  # small files are stored under their git sha1: nothing to check against
-    stat = blob.stat()
-    key = (str(blob), stat.st_size, stat.st_mtime_ns)
-    if key not in _verified:
-        digest = hashlib.sha256()
-        with blob.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-        _verified[key] = digest.hexdigest() == blob.name
-    if not _verified[key]:
+    if sha256_file(blob) != blob.name:
         raise WeightsError(f"cached file {path} does not match its sha256 {blob.name}: delete {blob} and fetch it again")
     return path

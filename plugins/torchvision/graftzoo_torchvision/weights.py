@@ -28,9 +28,6 @@ TORCHVISION_FACTORY = "torchvision.models:"
 # torchvision's densenet checkpoints predate module names without dots ("norm.1" → "norm1").
 LEGACY_DENSENET_KEY = re.compile(r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$")
 
-_verified: set[tuple[str, int, int]] = set()
-
-
 @dataclass(frozen=True)
 class Checkpoint:
     """What a reference's file is called, and where it comes from (`url`; None for a file named directly)."""
@@ -152,12 +149,8 @@ def _check_fits(weights: Any, arch: ArchSpec) -> None:
 
 
 def _verify_once(path: Path, prefix: str | None) -> None:
-    """Check the hash of `path` unless this exact file (size and mtime) was checked in this process."""
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key not in _verified:
-        verify_hash(path, prefix)
-        _verified.add(key)
+    """Check the hash of `path`; graftzoo.hashing hashes an unchanged file once per process."""
+    verify_hash(path, prefix)
 
 
 def _modern_key(key: str) -> str:
