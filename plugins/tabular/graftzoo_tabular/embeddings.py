@@ -32,20 +32,21 @@ class ColumnEmbeddings(nn.Module):
         with torch.no_grad():  # fastai's trunc_normal_: normal, fmod 2, times std
             self.weight.normal_().fmod_(2).mul_(std)
         column = torch.tensor([i for i, d in enumerate(self.dims) for _ in range(d)], dtype=torch.long)
-        stride = torch.tensor([d for d in self.dims for _ in range(d)], dtype=torch.long)
-        offset = torch.tensor([self.starts[i] + j for i, d in enumerate(self.dims) for j in range(d)], dtype=torch.long)
+        within = torch.tensor([j for d in self.dims for j in range(d)], dtype=torch.long)
         # Not saved: they follow from the cardinalities and dims, which the config holds.
+        self.register_buffer("col_dims", torch.tensor(self.dims, dtype=torch.long), persistent=False)
+        self.register_buffer("col_starts", torch.tensor(self.starts, dtype=torch.long), persistent=False)
         self.register_buffer("column", column, persistent=False)
-        self.register_buffer("stride", stride, persistent=False)
-        self.register_buffer("offset", offset, persistent=False)
+        self.register_buffer("within", within, persistent=False)
 
     @property
     def n_out(self) -> int:
         return sum(self.dims)
 
     def forward(self, x_cat: torch.Tensor) -> torch.Tensor:
-        index = x_cat.index_select(1, self.column) * self.stride + self.offset
-        return nn.functional.embedding(index, self.weight.unsqueeze(1)).squeeze(-1)
+        row_start = x_cat * self.col_dims + self.col_starts  # (B, n_cat): where each row's vector begins
+        index = row_start.gather(1, self.column.expand(x_cat.shape[0], -1)) + self.within  # (B, sum(dims))
+        return torch.take(self.weight, index)  # its backward is one scatter-add into the flat table
 
     def table(self, i: int) -> torch.Tensor:
         """Column i's embedding matrix (n_i, d_i), a view of `weight`."""
