@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import importlib.util
 import os
 import platform
@@ -132,10 +133,10 @@ def fastai_epoch(df: pd.DataFrame, n_train: int, bs: int, epochs: int = 1, lr: f
     return timer.wall, timer.cpu, learn
 
 
-def graftzoo_accuracy(df: pd.DataFrame, n_train: int, epochs: int) -> float:
+def graftzoo_accuracy(df: pd.DataFrame, n_train: int, epochs: int, config: dict[str, Any] | None = None) -> float:
     torch.manual_seed(0)
     dls = TabularDataLoaders.from_df(df, Y, CAT_NAMES, CONT_NAMES, valid_idx=range(n_train, len(df)), bs=256, seed=0, device="cpu")
-    learn = tabular_learner(dls, quiet=True)
+    learn = tabular_learner(dls, config=config, quiet=True)
     learn.fit_one_cycle(epochs, 1e-2)
     return float(learn.validate()[1])
 
@@ -171,7 +172,7 @@ def loader_ms(batches: Any, n: int) -> float:
     return (time.perf_counter() - t0) / n * 1e3
 
 
-def median_runs(runs: dict[str, Callable[[], tuple[float, ...]]], repeats: int) -> dict[str, tuple[float, float]]:
+def median_runs(runs: dict[str, Callable[[], tuple[Any, ...]]], repeats: int) -> dict[str, tuple[float, float]]:
     """Interleaved runs (A B C, C B A, ...) -> median (wall, cpu) per name."""
     walls: dict[str, list[float]] = {k: [] for k in runs}
     cpus: dict[str, list[float]] = {k: [] for k in runs}
@@ -213,12 +214,12 @@ def main() -> int:
     throughput: dict[int, dict[str, tuple[float, float]]] = {}
     for bs in (64, 1024):
         print(f"batch {bs}", flush=True)
-        runs: dict[str, Callable[[], tuple[float, ...]]] = {
-            "graftzoo Learner": lambda bs=bs: graftzoo_epoch(df, n_train, bs),
-            "hand loop": lambda bs=bs: hand_epoch(df, n_train, bs),
+        runs: dict[str, Callable[[], tuple[Any, ...]]] = {
+            "graftzoo Learner": functools.partial(graftzoo_epoch, df, n_train, bs),
+            "hand loop": functools.partial(hand_epoch, df, n_train, bs),
         }
         if fastai:
-            runs["fastai"] = lambda bs=bs: fastai_epoch(df, n_train, bs)
+            runs["fastai"] = functools.partial(fastai_epoch, df, n_train, bs)
         throughput[bs] = median_runs(runs, args.repeats if bs == 1024 or not fastai else max(1, args.repeats - 1))
 
     gz_dls = TabularDataLoaders.from_df(df, Y, CAT_NAMES, CONT_NAMES, valid_idx=range(n_train, len(df)), bs=64, seed=0, device="cpu")
@@ -228,6 +229,8 @@ def main() -> int:
 
     print("accuracy runs", flush=True)
     acc = {"graftzoo tabular_learner": graftzoo_accuracy(df, n_train, epochs)}
+    for kind in ("periodic", "piecewise_linear"):
+        acc[f"graftzoo tabular_learner, cont_emb={kind!r}"] = graftzoo_accuracy(df, n_train, epochs, {"cont_emb": kind})
     if fastai:
         acc["fastai tabular_learner"] = fastai_accuracy(df, n_train, epochs)
     lgbm = lightgbm_accuracy(df, n_train)

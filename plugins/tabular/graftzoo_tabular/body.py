@@ -10,6 +10,7 @@ from torch import nn
 
 from graftzoo.body import Body
 from graftzoo.spec import ArchSpec
+from graftzoo_tabular.cont_embeddings import ContEmbeddings, cont_embeddings
 from graftzoo_tabular.embeddings import ColumnEmbeddings, emb_sz_rule
 from graftzoo_tabular.errors import ConfigError
 from graftzoo_tabular.layers import batch_norm, lin_bn_drop
@@ -29,7 +30,12 @@ def embedding_sizes(spec: Mapping[str, Any], emb_szs: Mapping[str, int] | None =
 
 class EmbeddingsMLP(nn.Module):
     """Embeddings of the categorical columns (with dropout `embed_p`), BatchNorm over the continuous
-    columns, concatenated, then `LinBnDrop` blocks (ReLU) of widths `layers` with dropouts `ps`."""
+    columns, concatenated, then `LinBnDrop` blocks (ReLU) of widths `layers` with dropouts `ps`.
+
+    With `cont_emb` ("periodic" or "piecewise_linear", see `cont_embeddings`), each continuous
+    column becomes a `cont_emb_dim` vector instead (and is not batch-normalized); piecewise-linear
+    needs `cont_bins`, one list of edges per column.
+    """
 
     def __init__(
         self,
@@ -41,6 +47,10 @@ class EmbeddingsMLP(nn.Module):
         use_bn: bool = True,
         bn_cont: bool = True,
         lin_first: bool = True,
+        cont_emb: str | None = None,
+        cont_emb_dim: int = 24,
+        cont_bins: Sequence[Sequence[float]] | None = None,
+        cont_emb_sigma: float = 0.01,
     ) -> None:
         super().__init__()
         layers = [int(n) for n in layers]
@@ -49,12 +59,14 @@ class EmbeddingsMLP(nn.Module):
             raise ConfigError(f"ps has {len(ps_list)} dropout probabilities for {len(layers)} layers")
         self.embeds = ColumnEmbeddings([n for n, _ in emb_szs], [d for _, d in emb_szs]) if emb_szs else None
         self.emb_drop = nn.Dropout(embed_p)
-        self.bn_cont = batch_norm(n_cont) if bn_cont and n_cont else None
+        self.cont_embeds = _cont_embeddings(cont_emb, n_cont, cont_emb_dim, cont_bins, cont_emb_sigma)
+        self.bn_cont = batch_norm(n_cont) if bn_cont and n_cont and self.cont_embeds is None else None
         self.n_emb = self.embeds.n_out if self.embeds is not None else 0
         self.n_cont = n_cont
         if self.n_emb + n_cont == 0:
             raise ConfigError("a tabular body needs at least one categorical or continuous column")
-        sizes = [self.n_emb + n_cont, *layers]
+        n_cont_out = self.cont_embeds.n_out if self.cont_embeds is not None else n_cont
+        sizes = [self.n_emb + n_cont_out, *layers]
         self.layers = nn.Sequential(*[
             lin_bn_drop(sizes[i], sizes[i + 1], bn=use_bn, p=p, act=True, lin_first=lin_first) for i, p in enumerate(ps_list)
         ])
@@ -64,10 +76,22 @@ class EmbeddingsMLP(nn.Module):
         parts = []
         if self.embeds is not None:
             parts.append(self.emb_drop(self.embeds(x_cat)))
-        if self.n_cont:
+        if self.cont_embeds is not None:
+            parts.append(self.cont_embeds(x_cont))
+        elif self.n_cont:
             parts.append(self.bn_cont(x_cont) if self.bn_cont is not None else x_cont)
         x = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
         return self.layers(x)
+
+
+def _cont_embeddings(
+    kind: str | None, n_cont: int, dim: int, bins: Sequence[Sequence[float]] | None, sigma: float
+) -> ContEmbeddings | None:
+    if kind is None:
+        return None
+    if not n_cont:
+        raise ConfigError(f"cont_emb={kind!r} needs continuous columns; this table has none")
+    return cont_embeddings(kind, n_cont, dim, bins, sigma)
 
 
 class TabularBody(Body):
@@ -95,6 +119,10 @@ def tabular_body(
     use_bn: bool = True,
     bn_cont: bool = True,
     lin_first: bool = True,
+    cont_emb: str | None = None,
+    cont_emb_dim: int = 24,
+    cont_bins: Sequence[Sequence[float]] | None = None,
+    cont_emb_sigma: float = 0.01,
 ) -> TabularBody:
     """Build the `tabular/embeddings_mlp` body for the input spec `inputs` (a `tabular/columns` spec,
     see `TabularPreprocessor.input_spec()`). `n_in` and `cut` do not apply to tables and are ignored."""
@@ -110,6 +138,7 @@ def tabular_body(
     net = EmbeddingsMLP(
         embedding_sizes(inputs, emb_szs), int(inputs["n_cont"]), DEFAULT_LAYERS if layers is None else layers,
         ps=ps, embed_p=embed_p, use_bn=use_bn, bn_cont=bn_cont, lin_first=lin_first,
+        cont_emb=cont_emb, cont_emb_dim=cont_emb_dim, cont_bins=cont_bins, cont_emb_sigma=cont_emb_sigma,
     )
     if weights is not None:
         from graftzoo.weights import load_weights

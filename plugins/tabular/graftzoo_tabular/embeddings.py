@@ -21,6 +21,11 @@ def emb_sz_rule(n_cat: int) -> int:
 class ColumnEmbeddings(nn.Module):
     """`(B, n_cat)` int64 codes -> `(B, sum(dims))` concatenated embeddings."""
 
+    col_dims: torch.Tensor
+    col_starts: torch.Tensor
+    column: torch.Tensor
+    within: torch.Tensor
+
     def __init__(self, cardinalities: Sequence[int], dims: Sequence[int], std: float = 0.01) -> None:
         super().__init__()
         if len(cardinalities) != len(dims):

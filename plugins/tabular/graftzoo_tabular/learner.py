@@ -8,10 +8,14 @@ from typing import Any
 import torch
 
 from graftzoo.learner import Learner
+from graftzoo_tabular.cont_embeddings import quantile_bins
 from graftzoo_tabular.errors import ConfigError
 from graftzoo_tabular.model import tabular_model
 
-CONFIG_KEYS = ("ps", "embed_p", "use_bn", "bn_final", "bn_cont", "lin_first", "y_range")
+CONFIG_KEYS = (
+    "ps", "embed_p", "use_bn", "bn_final", "bn_cont", "lin_first", "y_range",
+    "cont_emb", "cont_emb_dim", "cont_emb_sigma", "cont_bins", "n_bins",
+)
 
 
 def tabular_config(**kwargs: Any) -> dict[str, Any]:
@@ -41,7 +45,9 @@ def tabular_learner(
 
     `layers` default [200, 100]; `emb_szs` maps column names to embedding widths (else fastai's
     `emb_sz_rule`); `config` is `tabular_config(...)` (ps, embed_p, use_bn, bn_final, bn_cont,
-    lin_first, y_range); `n_out` defaults to `dls.c`. The loss and metric come from the target kind:
+    lin_first, y_range; and `cont_emb="periodic" | "piecewise_linear"` with `cont_emb_dim`,
+    `cont_emb_sigma`, `n_bins` for numeric-feature embeddings); `n_out` defaults to `dls.c`.
+    The loss and metric come from the target kind:
     cross-entropy and accuracy, MSE and RMSE, or binary cross-entropy and multi-label accuracy.
     """
     cfg = tabular_config(**(config or {}))
@@ -52,6 +58,9 @@ def tabular_learner(
     if not n_out:
         raise ConfigError("n_out is not given and the data loaders have no `c` (outputs); pass n_out=")
     pre = dls.preprocessor
+    n_bins = int(cfg.pop("n_bins", 48))
+    if cfg.get("cont_emb") == "piecewise_linear" and cfg.get("cont_bins") is None:
+        cfg["cont_bins"] = quantile_bins(dls.train.tensors[1], n_bins)  # from the training rows only
     body_kwargs = {
         "layers": list(layers) if layers is not None else None,
         "emb_szs": dict(emb_szs) if emb_szs else None,

@@ -67,7 +67,7 @@ class TabularPreprocessor:
         if len(train) == 0:
             raise TableError("there are no training rows; lower valid_pct or pass fewer valid_idx")
         work = _working_frame(train, cat_names, cont_names)
-        cats, added = list(cat_names), []
+        cats, added = list(cat_names), list[str]()
         for proc in sorted(fitted, key=lambda p: p.order):
             new = proc.setup(work, cats, list(cont_names))
             cats, added = cats + new, added + new

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
 
-from graftzoo.errors import ConfigError
+from graftzoo.errors import ConfigError, WeightsError
 from graftzoo.learner import Learner
 from graftzoo.registry import current
 from graftzoo_tabular import ColumnEmbeddings, emb_sz_rule, embedding_sizes, tabular_body, tabular_model
@@ -79,13 +82,17 @@ def test_grafted_model_output_groups_and_config() -> None:
     assert "body.net.embeds.weight" in names and not any("offset" in n for n in names)
 
 
-def test_y_range_bounds_the_outputs() -> None:
-    model = tabular_model(SPEC, 1, "core/regression", body_kwargs={"layers": [8]}, head_kwargs={"y_range": [2.0, 3.0]})
+def test_y_range_squashes_the_outputs() -> None:
+    model = tabular_model(SPEC, 1, "core/regression", body_kwargs={"layers": [4]}, head_kwargs={"y_range": [2.0, 3.0]})
+    head = model.head
     with torch.no_grad():
-        model.head.out[0].weight.mul_(100)
-        out = model.eval()(torch.tensor([[1, 2, 3]] * 64), torch.randn(64, 2) * 10)
-    assert bool(((out >= 2.0) & (out <= 3.0)).all())
-    assert out.min() < 2.1 and out.max() > 2.9  # large logits: without the range they would leave [2, 3]
+        head.out[0].weight.fill_(1.0)
+        head.out[0].bias.zero_()
+    features = torch.tensor([[0.0] * 4, [50.0] * 4, [-50.0] * 4, [0.25] * 4])
+    out = head(features).flatten()
+    assert out[0].item() == pytest.approx(2.5)  # sigmoid(0) = 1/2: the middle of the range
+    assert out[1].item() == pytest.approx(3.0) and out[2].item() == pytest.approx(2.0)
+    assert out[3].item() == pytest.approx(2.0 + 1 / (1 + math.exp(-1.0)))
 
 
 def test_freezing_the_body_leaves_the_head_trainable() -> None:
@@ -103,3 +110,18 @@ def test_manifest_registers_the_arch_and_head() -> None:
     from graftzoo.testing import manifest_problems
 
     assert manifest_problems("tabular", import_factories=True) == []
+
+
+def test_body_weights_load_from_a_file(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    trained = tabular_body(inputs=SPEC, layers=[8])
+    with torch.no_grad():
+        trained.net.embeds.weight.normal_()
+    path = tmp_path / "body.safetensors"
+    save_file(trained.net.state_dict(), str(path))
+    loaded = tabular_body(inputs=SPEC, layers=[8], weights=path.as_uri())
+    x = (torch.tensor([[1, 2, 3], [0, 5, 7]]), torch.randn(2, 2))
+    assert torch.equal(loaded.eval()(*x), trained.eval()(*x))
+    with pytest.raises(WeightsError):
+        tabular_body(inputs=SPEC, layers=[16], weights=path.as_uri())  # other widths: a clear error

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,7 +17,7 @@ from graftzoo_tabular.errors import ConfigError, TableError
 CATS, CONTS = ["color", "size"], ["age", "height"]
 
 
-def fit(df: pd.DataFrame, procs=(Categorify, FillMissing, Normalize), train_idx=None) -> TabularPreprocessor:
+def fit(df: pd.DataFrame, procs: Sequence[Any] = (Categorify, FillMissing, Normalize), train_idx: list[int] | None = None) -> TabularPreprocessor:
     return TabularPreprocessor.fit(df, CATS, CONTS, ["label"], procs, train_idx=train_idx)
 
 
