@@ -9,9 +9,12 @@ validates; all 14 columns (8 categorical, 6 continuous), Categorify + FillMissin
     a hand-written loop (the same TensorBatches, model and fused AdamW, torch OneCycleLR, no
     `loss.item()`), and fastai 2.8.12's `tabular_learner` when it can be imported (run
     ../shared/anchors/install-fastai.sh and put the PYTHONPATH it prints in front of this script).
-(b) the loaders alone: milliseconds to produce one training batch of 64.
-(c) test accuracy after the same training (5 epochs, batch 256, one-cycle lr 1e-2) and LightGBM
-    (default parameters, pandas categoricals) on the same split.
+(b) the loaders alone: CPU milliseconds to produce one training batch of 64.
+(c) the model step alone (forward, backward, fused AdamW) on the same pre-built batches:
+    graftzoo's body + head against fastai's TabularModel (when fastai can be imported).
+(d) test accuracy after the same training (5 epochs, batch 256, one-cycle lr 1e-2), also with the
+    periodic and piecewise-linear numeric embeddings, and LightGBM (default parameters, pandas
+    categoricals) on the same split.
 
     .venv/bin/python bench/bench_tabular.py                 # a few minutes; rewrites docs/benchmarks-tabular.md
     PYTHONPATH=$HOME/.cache/graftzoo-anchors/fastai .venv/bin/python bench/bench_tabular.py
@@ -163,13 +166,43 @@ def lightgbm_accuracy(df: pd.DataFrame, n_train: int) -> float | None:
 
 
 def loader_ms(batches: Any, n: int) -> float:
-    """Milliseconds per batch over the first `n` training batches."""
+    """CPU milliseconds per batch over the first `n` training batches (both loaders run in this process)."""
     it = iter(batches)
     next(it)  # the first batch pays for setting up workers, permutations, ...
-    t0 = time.perf_counter()
+    c0 = time.process_time()
     for _ in range(n):
         next(it)
-    return (time.perf_counter() - t0) / n * 1e3
+    return (time.process_time() - c0) / n * 1e3
+
+
+def model_step_ms(df: pd.DataFrame, n_train: int, bs: int, fastai_model: bool, n_steps: int) -> float:
+    """CPU milliseconds per training step (forward, backward, fused AdamW) on pre-built batches."""
+    dls = TabularDataLoaders.from_df(df, Y, CAT_NAMES, CONT_NAMES, valid_idx=range(n_train, len(df)), bs=bs, seed=0, device="cpu")
+    spec = dls.preprocessor.input_spec()
+    model: nn.Module
+    if fastai_model:
+        from fastai.tabular.model import TabularModel
+        from graftzoo_tabular import embedding_sizes
+
+        model = TabularModel(embedding_sizes(spec), spec["n_cont"], dls.c, [200, 100])
+    else:
+        model = tabular_model(spec, dls.c, body_kwargs={"layers": [200, 100]})
+    epoch = list(dls.train)
+    batches = [epoch[i % len(epoch)] for i in range(n_steps + 5)]
+    opt, loss_func = adamw(model.parameters(), lr=1e-3), nn.CrossEntropyLoss()
+    model.train()
+
+    def step(x_cat: torch.Tensor, x_cont: torch.Tensor, y: torch.Tensor) -> None:
+        loss_func(model(x_cat, x_cont), y).backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    for b in batches[:5]:
+        step(*b)
+    c0 = time.process_time()
+    for b in batches[5:]:
+        step(*b)
+    return (time.process_time() - c0) / (len(batches) - 5) * 1e3
 
 
 def median_runs(runs: dict[str, Callable[[], tuple[Any, ...]]], repeats: int) -> dict[str, tuple[float, float]]:
@@ -227,6 +260,16 @@ def main() -> int:
     if fastai:
         loaders["fastai TabDataLoader"] = loader_ms(fastai_dls(df, n_train, 64).train, 40)
 
+    print("model steps", flush=True)
+    steps: dict[int, dict[str, float]] = {}
+    for bs, n_steps in ((64, 300), (1024, 30)):
+        kinds = {"graftzoo body + head (one embedding table)": False, **({"fastai TabularModel": True} if fastai else {})}
+        runs_ms: dict[str, list[float]] = {k: [] for k in kinds}
+        for r in range(args.repeats):
+            for name, is_fastai in (kinds.items() if r % 2 == 0 else list(kinds.items())[::-1]):
+                runs_ms[name].append(model_step_ms(df, n_train, bs, is_fastai, n_steps))
+        steps[bs] = {k: statistics.median(v) for k, v in runs_ms.items()}
+
     print("accuracy runs", flush=True)
     acc = {"graftzoo tabular_learner": graftzoo_accuracy(df, n_train, epochs)}
     for kind in ("periodic", "piecewise_linear"):
@@ -264,10 +307,29 @@ def main() -> int:
             lines += ["", f"graftzoo / fastai throughput: **{w:.1f}x** (wall), **{c:.1f}x** (CPU)."]
         h = res["graftzoo Learner"][1] / res["hand loop"][1]
         lines += [f"Learner CPU time / hand loop CPU time: {h:.2f}.", ""]
-    lines += ["## (b) the loaders alone, batch 64", "", "| loader | ms per batch |", "|---|---|"]
+    lines += ["## (b) the loaders alone, batch 64", "", "| loader | CPU ms per batch |", "|---|---|"]
     lines += [f"| {name} | {ms:.3f} |" for name, ms in loaders.items()]
     lines += [
-        "", f"## (c) accuracy on adult.test ({epochs} epoch(s), batch 256, one-cycle lr 1e-2; LightGBM defaults)", "",
+        "", "## (c) the model step alone (forward, backward, fused AdamW; same batches), CPU ms per step", "",
+        "| model | batch 64 | batch 1024 |", "|---|---|---|",
+    ]
+    lines += [f"| {name} | {steps[64][name]:.3f} | {steps[1024][name]:.3f} |" for name in steps[64]]
+    per_batch = {name: cpu / (n_train // 64) * 1e3 for name, (_, cpu) in throughput[64].items()}
+    gz_loader, gz_step = loaders["graftzoo TensorBatches"], steps[64]["graftzoo body + head (one embedding table)"]
+    reading = (
+        f"Reading (a), (b) and (c) together at batch 64: a graftzoo batch costs {per_batch['graftzoo Learner']:.2f} CPU ms: "
+        f"{gz_loader * 1e3:.0f} µs of loader, {gz_step:.2f} ms of model step, the rest the Learner's loop"
+    )
+    if fastai:
+        fa_loader, fa_step = loaders["fastai TabDataLoader"], steps[64]["fastai TabularModel"]
+        reading += (
+            f"; a fastai batch costs {per_batch['fastai']:.2f} CPU ms: {fa_loader:.2f} ms of loader, {fa_step:.2f} ms of "
+            f"model step (with a fused AdamW), the other {per_batch['fastai'] - fa_loader - fa_step:.2f} ms fastai's "
+            "training loop and its own optimizer"
+        )
+    lines += ["", reading + ". With the loader gone, the model step bounds the ratio on one CPU thread."]
+    lines += [
+        "", f"## (d) accuracy on adult.test ({epochs} epoch(s), batch 256, one-cycle lr 1e-2; LightGBM defaults)", "",
         "| model | accuracy |", "|---|---|",
     ]
     lines += [f"| {name} | {value:.4f} |" for name, value in acc.items()]
