@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from graftzoo_tabular.errors import ConfigError, TableError
@@ -70,6 +71,9 @@ def check_columns(
                 f"continuous column {name!r} holds {df[name].dtype} values (e.g. {_example(df[name])!r}), not numbers; "
                 "name it in cat_names, or convert it with pd.to_numeric"
             )
+        n_inf = int(np.isinf(df[name].to_numpy(dtype=np.float64, na_value=np.nan)).sum())
+        if n_inf:
+            raise TableError(f"continuous column {name!r} has {n_inf} infinite value(s); replace them (with NaN to have them filled)")
     for name in y_names:
         n_missing = int(df[name].isna().sum())
         if n_missing:

@@ -126,10 +126,14 @@ class TabularPreprocessor:
         work = _working_frame(as_frame(rows), self.cat_names, self.cont_names)
         for proc in self.procs:
             work = proc.encode(work)
-        if self.cont_names and bool(work[self.cont_names].isna().any().any()):
-            name = next(n for n in self.cont_names if bool(work[n].isna().any()))
-            raise TableError(f"continuous column {name!r} has missing values and nothing fills them; keep FillMissing in procs")
-        return _tensor(work, self.input_cat_names, np.int64), _tensor(work, self.cont_names, np.float32)
+        x_cont = _tensor(work, self.cont_names, np.float32)
+        if not bool(torch.isfinite(x_cont).all()):
+            name = self.cont_names[int((~torch.isfinite(x_cont)).any(dim=0).nonzero()[0, 0])]
+            raise TableError(
+                f"continuous column {name!r} has missing values that nothing fills (keep FillMissing in procs) "
+                "or infinite values (replace them with NaN)"
+            )
+        return _tensor(work, self.input_cat_names, np.int64), x_cont
 
     def encode_targets(self, df: pd.DataFrame) -> torch.Tensor:
         """The target tensor of `df` (its `y_names` columns)."""

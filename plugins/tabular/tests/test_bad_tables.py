@@ -69,3 +69,9 @@ def test_nan_only_target_kind_is_explained() -> None:
     df = pd.DataFrame({"x": np.arange(4.0), "a": ["u", "v", "u", "v"], "b": [1.0, 2.0, 3.0, 4.0]})
     with pytest.raises(ConfigError, match="y_block"):
         TabularDataLoaders.from_df(df, ["a", "b"], cat_names=[], cont_names=["x"], seed=0)
+
+
+def test_infinite_values_in_a_continuous_column(small_df: pd.DataFrame) -> None:
+    df = small_df.assign(height=[1.0, np.inf, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0])
+    with pytest.raises(TableError, match="'height' has 1 infinite"):
+        TabularDataLoaders.from_df(df, "label", cat_names=["color"], cont_names=["height"], seed=0)

@@ -91,3 +91,8 @@ def test_decode_rows_gives_back_the_values(pre: TabularPreprocessor, small_df: p
     assert rows["color"].tolist() == ["red", "blue", "#na#", "red", "green", "blue", "red", "green"]
     assert rows["height"].to_numpy() == pytest.approx(small_df["height"].to_numpy(), rel=1e-5)
     assert rows["age_na"].tolist() == [False, True, False, False, True, False, False, False]
+
+
+def test_infinite_numbers_in_new_rows_are_named(pre: TabularPreprocessor) -> None:
+    with pytest.raises(TableError, match="'height'.*infinite"):
+        pre({"color": "red", "size": 1, "age": 3.0, "height": float("inf")})
