@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 
 from graftzoo_tabular.errors import ConfigError, TableError
-from graftzoo_tabular.procs import PROCS, Categorify, FillMissing, Normalize, TabularProc, proc_from_state
+from graftzoo_tabular.procs import PROCS, Categorify, Columns, FillMissing, Normalize, TabularProc, proc_from_state
 from graftzoo_tabular.targets import TargetEncoder
 
 KIND = "tabular/columns"
@@ -66,7 +66,7 @@ class TabularPreprocessor:
         train = df if train_idx is None else df.iloc[list(train_idx)]
         if len(train) == 0:
             raise TableError("there are no training rows; lower valid_pct or pass fewer valid_idx")
-        work = _working_frame(train, cat_names, cont_names)
+        work = _columns(train, cat_names, cont_names)
         cats, added = list(cat_names), list[str]()
         for proc in sorted(fitted, key=lambda p: p.order):
             new = proc.setup(work, cats, list(cont_names))
@@ -123,17 +123,19 @@ class TabularPreprocessor:
     def __call__(self, rows: Any) -> tuple[torch.Tensor, torch.Tensor]:
         """A dict (one row), a pandas Series (one row), a list of dicts or a DataFrame ->
         (x_cat int64 (B, n_cat), x_cont float32 (B, n_cont))."""
-        work = _working_frame(as_frame(rows), self.cat_names, self.cont_names)
+        frame = as_frame(rows)
+        work = _columns(frame, self.cat_names, self.cont_names)
         for proc in self.procs:
             work = proc.encode(work)
-        x_cont = _tensor(work, self.cont_names, np.float32)
+        n_rows = len(frame)
+        x_cont = _tensor(work, self.cont_names, np.float32, n_rows)
         if not bool(torch.isfinite(x_cont).all()):
             name = self.cont_names[int((~torch.isfinite(x_cont)).any(dim=0).nonzero()[0, 0])]
             raise TableError(
                 f"continuous column {name!r} has missing values that nothing fills (keep FillMissing in procs) "
                 "or infinite values (replace them with NaN)"
             )
-        return _tensor(work, self.input_cat_names, np.int64), x_cont
+        return _tensor(work, self.input_cat_names, np.int64, n_rows), x_cont
 
     def encode_targets(self, df: pd.DataFrame) -> torch.Tensor:
         """The target tensor of `df` (its `y_names` columns)."""
@@ -205,14 +207,14 @@ def _fresh_procs(procs: Sequence[ProcLike]) -> list[TabularProc]:
     return out
 
 
-def _working_frame(df: pd.DataFrame, cat_names: Sequence[str], cont_names: Sequence[str]) -> pd.DataFrame:
-    """A copy holding the feature columns only, continuous ones as float64 (absent columns are an error)."""
+def _columns(df: pd.DataFrame, cat_names: Sequence[str], cont_names: Sequence[str]) -> Columns:
+    """The feature columns as 1-d arrays, continuous ones float64 (absent columns are an error)."""
     absent = [n for n in [*cat_names, *cont_names] if n not in df.columns]
     if absent:
         raise TableError(f"the rows lack column(s) {absent}; give every feature column (None for a missing value)")
     if len(df) == 0:
         raise TableError("the table has no rows")
-    data: dict[str, Any] = {name: df[name].reset_index(drop=True) for name in cat_names}
+    data: Columns = {name: _values(df[name]) for name in cat_names}
     for name in cont_names:
         col = df[name]
         if pd.api.types.is_bool_dtype(col) or pd.api.types.is_datetime64_any_dtype(col):
@@ -221,10 +223,15 @@ def _working_frame(df: pd.DataFrame, cat_names: Sequence[str], cont_names: Seque
             data[name] = pd.to_numeric(col).to_numpy(dtype=np.float64, na_value=np.nan)
         except (ValueError, TypeError) as exc:
             raise TableError(f"continuous column {name!r} holds a value that is not a number: {exc}") from exc
-    return pd.DataFrame(data, index=pd.RangeIndex(len(df)))
+    return data
 
 
-def _tensor(work: pd.DataFrame, names: Sequence[str], dtype: type) -> torch.Tensor:
+def _values(col: pd.Series) -> Any:
+    """A categorical column's values: its pandas Categorical (categories and their order kept), or a numpy array."""
+    return col.array if isinstance(col.dtype, pd.CategoricalDtype) else col.to_numpy()
+
+
+def _tensor(work: Columns, names: Sequence[str], dtype: type, n_rows: int) -> torch.Tensor:
     if not names:
-        return torch.zeros((len(work), 0), dtype=torch.int64 if dtype is np.int64 else torch.float32)
-    return torch.from_numpy(np.array(work[list(names)].to_numpy(dtype=dtype), order="C"))  # a writable copy
+        return torch.zeros((n_rows, 0), dtype=torch.int64 if dtype is np.int64 else torch.float32)
+    return torch.from_numpy(np.stack([np.asarray(work[n], dtype=dtype) for n in names], axis=1))

@@ -2,7 +2,8 @@
 
 They always run in fastai's order, whatever order they are given in: FillMissing (adds the
 `<col>_na` columns), then Categorify (which also encodes those), then Normalize. Each works on a
-"working frame": the table's feature columns, continuous ones already float64.
+`Columns` dict: one 1-d array per feature column (continuous ones float64, a pandas Categorical
+kept as one), so encoding a single row costs a few numpy calls rather than DataFrame operations.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from graftzoo_tabular.jsonable import plain, sort_values
 
 NA = "#na#"
 FILL_STRATEGIES = ("median", "mode", "constant")
+Columns = dict[str, Any]  # column name -> 1-d numpy array (or pd.Categorical)
 
 
 class TabularProc:
@@ -25,11 +27,12 @@ class TabularProc:
     name: ClassVar[str] = ""
     order: ClassVar[int] = 0
 
-    def setup(self, train: pd.DataFrame, cat_names: list[str], cont_names: list[str]) -> list[str]:
+    def setup(self, train: Columns, cat_names: list[str], cont_names: list[str]) -> list[str]:
         """Fit on the training rows; return the categorical columns this step adds."""
         raise NotImplementedError
 
-    def encode(self, df: pd.DataFrame) -> pd.DataFrame:
+    def encode(self, columns: Columns) -> Columns:
+        """Encode the rows in `columns` (changed in place and returned)."""
         raise NotImplementedError
 
     def state(self) -> dict[str, Any]:
@@ -59,19 +62,19 @@ class FillMissing(TabularProc):
         self.fill_values: dict[str, float] = {}
         self.na_cols: list[str] = []
 
-    def setup(self, train: pd.DataFrame, cat_names: list[str], cont_names: list[str]) -> list[str]:
+    def setup(self, train: Columns, cat_names: list[str], cont_names: list[str]) -> list[str]:
         self.fill_values = {name: self._fill_value(train[name], name) for name in cont_names}
-        self.na_cols = [name for name in cont_names if bool(train[name].isna().any())]
+        self.na_cols = [name for name in cont_names if bool(np.isnan(train[name]).any())]
         added = [f"{name}_na" for name in self.na_cols] if self.add_col else []
-        clash = [name for name in added if name in train.columns or name in cat_names]
+        clash = [name for name in added if name in train or name in cat_names]
         if clash:
             raise ConfigError(f"FillMissing would add column(s) {clash}, but the table already has them; rename them")
         return added
 
-    def _fill_value(self, col: pd.Series, name: str) -> float:
+    def _fill_value(self, col: np.ndarray, name: str) -> float:
         if self.fill_strategy == "constant":
             return float(self.fill_vals.get(name, 0))
-        values = col.dropna()
+        values = pd.Series(col).dropna()
         if values.empty:
             raise TableError(
                 f"continuous column {name!r} has no values in the training rows, so FillMissing has nothing to "
@@ -79,14 +82,14 @@ class FillMissing(TabularProc):
             )
         return float(values.median() if self.fill_strategy == "median" else values.value_counts().idxmax())
 
-    def encode(self, df: pd.DataFrame) -> pd.DataFrame:
+    def encode(self, columns: Columns) -> Columns:
         for name, value in self.fill_values.items():
-            missing = df[name].isna()
+            missing = np.isnan(columns[name])
             if self.add_col and name in self.na_cols:
-                df[f"{name}_na"] = missing.to_numpy()
-            if bool(missing.any()):
-                df[name] = df[name].fillna(value)
-        return df
+                columns[f"{name}_na"] = missing
+            if missing.any():
+                columns[name] = np.where(missing, value, columns[name])
+        return columns
 
     def state(self) -> dict[str, Any]:
         return {
@@ -111,19 +114,24 @@ class Categorify(TabularProc):
 
     def __init__(self) -> None:
         self.classes: dict[str, list[Any]] = {}
+        self._indexes: dict[str, pd.Index] = {}
 
-    def setup(self, train: pd.DataFrame, cat_names: list[str], cont_names: list[str]) -> list[str]:
+    def setup(self, train: Columns, cat_names: list[str], cont_names: list[str]) -> list[str]:
         self.classes = {name: [NA, *_categories(train[name])] for name in cat_names}
+        self._indexes = {}
         return []
 
-    def encode(self, df: pd.DataFrame) -> pd.DataFrame:
-        for name, classes in self.classes.items():
-            df[name] = self.codes(df[name], name)
-        return df
+    def encode(self, columns: Columns) -> Columns:
+        for name in self.classes:
+            columns[name] = self.codes(columns[name], name)
+        return columns
 
-    def codes(self, col: pd.Series, name: str) -> np.ndarray:
+    def codes(self, values: Any, name: str) -> np.ndarray:
         """int64 codes of one column: 1 + the value's position among the training values, 0 when unknown."""
-        return index_of(col, self.classes[name][1:]) + 1
+        index = self._indexes.get(name)
+        if index is None:
+            index = self._indexes[name] = pd.Index(self.classes[name][1:])
+        return index_of(values, index) + 1
 
     def decode(self, codes: np.ndarray, name: str) -> list[Any]:
         classes = self.classes[name]
@@ -139,16 +147,24 @@ class Categorify(TabularProc):
         return proc
 
 
-def index_of(col: pd.Series, values: list[Any]) -> np.ndarray:
-    """int64 position of each entry of `col` among `values`; -1 for missing and unknown entries."""
-    entries = col.to_numpy(dtype=object) if isinstance(col.dtype, pd.CategoricalDtype) else col.to_numpy()
-    return pd.Index(values).get_indexer(entries).astype(np.int64)
+def index_of(values: Any, known: pd.Index | list[Any]) -> np.ndarray:
+    """int64 position of each entry of `values` among `known`; -1 for missing and unknown entries."""
+    if isinstance(values, pd.Series):
+        values = values.array
+    if isinstance(values, pd.Categorical):
+        values = np.asarray(values, dtype=object)
+    index = known if isinstance(known, pd.Index) else pd.Index(known)
+    return index.get_indexer(values).astype(np.int64)
 
 
-def _categories(col: pd.Series) -> list[Any]:
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        return [plain(v) for v in col.cat.categories]
-    return sort_values([plain(v) for v in col.dropna().unique()])
+def _categories(values: Any) -> list[Any]:
+    if isinstance(values, pd.Categorical):
+        return [plain(v) for v in values.categories]
+    return sort_values([plain(v) for v in pd.unique(values) if not _is_na(v)])
+
+
+def _is_na(value: Any) -> bool:
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
 
 
 class Normalize(TabularProc):
@@ -161,20 +177,20 @@ class Normalize(TabularProc):
         self.means: dict[str, float] = {}
         self.stds: dict[str, float] = {}
 
-    def setup(self, train: pd.DataFrame, cat_names: list[str], cont_names: list[str]) -> list[str]:
+    def setup(self, train: Columns, cat_names: list[str], cont_names: list[str]) -> list[str]:
         for name in cont_names:
-            if bool(train[name].isna().any()):
+            if bool(np.isnan(train[name]).any()):
                 raise TableError(
                     f"continuous column {name!r} has missing values and nothing fills them; keep FillMissing in procs"
                 )
-        self.means = {name: float(train[name].mean()) for name in cont_names}
-        self.stds = {name: float(train[name].std(ddof=0)) + 1e-7 for name in cont_names}
+        self.means = {name: float(np.mean(train[name])) for name in cont_names}
+        self.stds = {name: float(np.std(train[name])) + 1e-7 for name in cont_names}
         return []
 
-    def encode(self, df: pd.DataFrame) -> pd.DataFrame:
+    def encode(self, columns: Columns) -> Columns:
         for name, mean in self.means.items():
-            df[name] = (df[name] - mean) / self.stds[name]
-        return df
+            columns[name] = (columns[name] - mean) / self.stds[name]
+        return columns
 
     def decode(self, values: np.ndarray, name: str) -> np.ndarray:
         return values * self.stds[name] + self.means[name]
