@@ -65,7 +65,7 @@ def test_bools_are_not_continuous() -> None:
         TabularDataLoaders.from_df(df, "y", cat_names=[], cont_names=["flag"], seed=0)
 
 
-def test_nan_only_target_kind_is_explained() -> None:
+def test_mixed_target_columns_need_y_block() -> None:
     df = pd.DataFrame({"x": np.arange(4.0), "a": ["u", "v", "u", "v"], "b": [1.0, 2.0, 3.0, 4.0]})
     with pytest.raises(ConfigError, match="y_block"):
         TabularDataLoaders.from_df(df, ["a", "b"], cat_names=[], cont_names=["x"], seed=0)
