@@ -34,10 +34,11 @@ def assemble(config: ModelConfig, *, arch: ArchSpec | None = None, before_head: 
     registered, head_spec, task_spec = resolve(config) if arch is None else (arch, *resolve(config)[1:])
     arch = registered
     kwargs = check_json_kwargs(config.head_kwargs, head_spec.name, head_spec.kwargs_schema)
-    body = create_body(arch, weights=config.weights, cut=config.cut, inputs=config.inputs)
+    body = create_body(arch, weights=config.weights, cut=config.cut, inputs=config.inputs, body_kwargs=config.body_kwargs)
     factory = import_attr(head_spec.factory)
     full = config.replace(arch=arch.name, head=head_spec.name, task=task_spec.name, head_kwargs=kwargs,
-                          weights=body.weights, inputs=body.inputs)
+                          weights=body.weights, inputs=body.inputs,
+                          body_kwargs=check_json_kwargs(config.body_kwargs, arch.name, arch.kwargs_schema, what="arch"))
     if before_head is not None:
         before_head(body, factory, full)
     try:

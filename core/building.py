@@ -1,6 +1,6 @@
 """Building a body from the registry as a sequence of named steps a plugin can override one at a time.
 
-    factory  (spec, inputs, weights) -> nn.Module      the full network, random weights
+    factory  (spec, inputs, weights, **body_kwargs) -> nn.Module   the full network, random weights
     weights  (model, ref, spec) -> None                 load the weight source's tensors
     adapt    (model, spec, inputs, pretrained) -> None  fit the stem to the inputs (first conv for images)
     body     (model, spec, inputs, weights, cut) -> Body   cut before the classifier and wrap
@@ -20,6 +20,7 @@ from graftzoo.body import Body
 from graftzoo.cutting import cut_model
 from graftzoo.errors import ConfigError
 from graftzoo.first_layer import adapt_first_conv
+from graftzoo.head import check_json_kwargs
 from graftzoo.imports import import_attr
 from graftzoo.inputs import InputSpec
 from graftzoo.spec import ArchSpec
@@ -63,21 +64,27 @@ def create_body(
     n_in: int | None = None,
     cut: int | str | Callable[[nn.Module], nn.Module] | None = None,
     inputs: InputSpec | dict[str, Any] | None = None,
+    body_kwargs: dict[str, Any] | None = None,
 ) -> Body:
-    """Build `arch`, load `weights`, adapt it to `inputs` (or `n_in` image channels) and cut it into a body."""
+    """Build `arch`, load `weights`, adapt it to `inputs` (or `n_in` image channels) and cut it into a body.
+
+    `body_kwargs` are the arch's settings (plain JSON, checked against its `kwargs_schema`), given
+    to its factory step: e.g. a tabular body's `layers`, an AWD-LSTM's sizes.
+    """
     spec = arch_spec(arch)
     spec_inputs = body_inputs(spec, inputs, n_in)
+    settings = check_json_kwargs(body_kwargs or {}, spec.name, spec.kwargs_schema, what="arch")
     ref = weights_ref(spec, weights)
     if ref is not None:
         source = weight_source(split_ref(ref)[0])
         build = getattr(source, "build_body", None)
         if callable(build):
-            body: Body = build(ref, spec, spec_inputs, cut)
+            body: Body = build(ref, spec, spec_inputs, cut, settings)
             return body
     if spec.body is not None:
-        built: Body = import_attr(spec.body)(spec, weights=ref, inputs=spec_inputs, cut=cut)
+        built: Body = import_attr(spec.body)(spec, weights=ref, inputs=spec_inputs, cut=cut, **settings)
         return built
-    model = step(spec, "factory")(spec, spec_inputs, ref)
+    model = step(spec, "factory")(spec, spec_inputs, ref, **settings)
     if ref is not None:
         step(spec, "weights")(model, ref, spec)
     step(spec, "adapt")(model, spec, spec_inputs, ref is not None)
@@ -93,9 +100,9 @@ def step(spec: ArchSpec, name: str) -> Callable[..., Any]:
     return import_attr(override) if override else DEFAULT_STEPS[name]
 
 
-def build_network(spec: ArchSpec, inputs: InputSpec, weights: str | None = None) -> nn.Module:
-    """Default `factory` step: the arch's factory with its registered kwargs."""
-    model: nn.Module = import_attr(spec.factory)(**spec.factory_kwargs)
+def build_network(spec: ArchSpec, inputs: InputSpec, weights: str | None = None, **body_kwargs: Any) -> nn.Module:
+    """Default `factory` step: the arch's factory with its registered kwargs and the user's `body_kwargs`."""
+    model: nn.Module = import_attr(spec.factory)(**{**spec.factory_kwargs, **body_kwargs})
     return model
 
 

@@ -77,13 +77,14 @@ def graft(
     cut: Any = None,
     task: str | None = None,
     head_kwargs: dict[str, Any] | None = None,
+    body_kwargs: dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> GraftedModel:
     """Cut `arch` into a body and graft the head kind `head` (registry name) with `n_out` outputs.
 
-    The body is built for `inputs` (an InputSpec or its JSON), or `n_in` image channels. Head
-    kwargs go in `head_kwargs` (any name, even `weights` or `cut`) or, as a shorthand, as extra
-    keyword arguments.
+    The body is built for `inputs` (an InputSpec or its JSON), or `n_in` image channels, with the
+    arch's settings `body_kwargs`. Head kwargs go in `head_kwargs` (any name, even `weights` or
+    `cut`) or, as a shorthand, as extra keyword arguments.
     """
     from graftzoo.assembly import assemble
     from graftzoo.registry import current
@@ -93,7 +94,7 @@ def graft(
     config = ModelConfig(
         arch=spec.name, head=head_spec.name, n_out=n_out, task=task or head_spec.task or "core/classification",
         weights=weights_ref(spec, weights), inputs=body_inputs(spec, inputs, n_in), cut=cut,
-        head_kwargs={**(head_kwargs or {}), **kwargs},
+        head_kwargs={**(head_kwargs or {}), **kwargs}, body_kwargs=dict(body_kwargs or {}),
     )
     model: GraftedModel = assemble(config, arch=spec)
     return model

@@ -33,25 +33,27 @@ class Head(nn.Module):
         return body.param_groups() + [list(self.parameters())]
 
 
-def check_json_kwargs(kwargs: dict[str, Any], head: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Return `kwargs` as plain JSON values (tuples become lists), checked against the head's `schema`.
+def check_json_kwargs(kwargs: dict[str, Any], head: str, schema: dict[str, Any] | None = None, what: str = "head") -> dict[str, Any]:
+    """Return `kwargs` as plain JSON values (tuples become lists), checked against `schema`.
 
-    `schema` is the JSON Schema a head declares in its manifest (`kwargs_schema`); kwargs read from a
-    saved head reach the head's constructor only once they passed it.
+    `schema` is the JSON Schema a head (or an arch, `what="arch"`) declares in its manifest
+    (`kwargs_schema`); kwargs read from a saved head reach a constructor only once they passed it.
     """
     try:
         values = json.loads(json.dumps(kwargs, allow_nan=False))
     except (TypeError, ValueError) as exc:
         raise ConfigError(
-            f"head {head!r} kwargs must be plain JSON (numbers, strings, lists, dicts) so the head can be "
+            f"{what} {head!r} kwargs must be plain JSON (numbers, strings, lists, dicts) so the model can be "
             f"rebuilt from graftzoo.json: {exc}"
         ) from exc
     if schema is not None:
-        _check_schema(values, head, schema)
+        _check_schema(values, head, schema, what)
+    elif values and what == "arch":
+        raise ConfigError(f"arch {head!r} declares no settings (no kwargs_schema in its manifest), so it takes no body_kwargs; got {sorted(values)}")
     return values
 
 
-def _check_schema(values: dict[str, Any], head: str, schema: dict[str, Any]) -> None:
+def _check_schema(values: dict[str, Any], head: str, schema: dict[str, Any], what: str) -> None:
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(schema)
@@ -59,4 +61,4 @@ def _check_schema(values: dict[str, Any], head: str, schema: dict[str, Any]) -> 
     if errors:
         problems = "; ".join(f"{'.'.join(map(str, e.absolute_path)) or 'kwargs'}: {e.message}" for e in errors[:5])
         known = sorted(schema.get("properties", {}))
-        raise ConfigError(f"head {head!r} does not take these kwargs ({problems}). It takes: {known}.")
+        raise ConfigError(f"{what} {head!r} does not take these kwargs ({problems}). It takes: {known}.")

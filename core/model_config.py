@@ -12,7 +12,7 @@ from typing import Any
 from graftzoo.errors import ConfigError
 from graftzoo.inputs import InputSpec
 
-KEYS = ("arch", "weights", "inputs", "cut", "head", "n_out", "head_kwargs", "task")
+KEYS = ("arch", "weights", "inputs", "body_kwargs", "cut", "head", "n_out", "head_kwargs", "task")
 
 
 @dataclass(frozen=True)
@@ -27,12 +27,14 @@ class ModelConfig:
     inputs: InputSpec = field(default_factory=InputSpec.image)
     cut: int | str | None = None
     head_kwargs: dict[str, Any] = field(default_factory=dict)
+    body_kwargs: dict[str, Any] = field(default_factory=dict)  # the arch's settings (tabular layers, LSTM sizes)
 
     def __post_init__(self) -> None:
         if not isinstance(self.n_out, int) or isinstance(self.n_out, bool) or self.n_out < 1:
             raise ConfigError(f"n_out must be a positive int (the number of outputs/classes), got {self.n_out!r}")
-        if not isinstance(self.head_kwargs, dict):
-            raise ConfigError(f"head_kwargs must be a JSON object, got {type(self.head_kwargs).__name__}")
+        for name in ("head_kwargs", "body_kwargs"):
+            if not isinstance(getattr(self, name), dict):
+                raise ConfigError(f"{name} must be a JSON object, got {type(getattr(self, name)).__name__}")
 
     @property
     def n_in(self) -> int | None:
@@ -42,7 +44,8 @@ class ModelConfig:
     def to_json(self) -> dict[str, Any]:
         """Plain JSON; `from_json` of it rebuilds an equal config."""
         return {
-            "arch": self.arch, "weights": self.weights, "inputs": self.inputs.to_json(), "cut": self.cut,
+            "arch": self.arch, "weights": self.weights, "inputs": self.inputs.to_json(),
+            "body_kwargs": dict(self.body_kwargs), "cut": self.cut,
             "head": self.head, "n_out": self.n_out, "head_kwargs": dict(self.head_kwargs), "task": self.task,
         }
 
@@ -57,6 +60,7 @@ class ModelConfig:
         if "inputs" not in values and "n_in" in values:
             values["inputs"] = InputSpec.image(values.pop("n_in")).to_json()
         values.pop("n_in", None)
+        values.setdefault("body_kwargs", {})
         missing = [k for k in KEYS if k not in values]
         unknown = sorted(set(values) - set(KEYS))
         if missing or unknown:

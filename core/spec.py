@@ -33,6 +33,7 @@ class ArchSpec:
     body: str | None = None  # one "module:attr" building the whole Body (prefer `steps`)
     steps: dict[str, str] = field(default_factory=dict)  # build steps a plugin overrides: factory, weights, adapt, body
     inputs: str = IMAGE_KIND  # the input kind the arch consumes (a registered preprocessor)
+    kwargs_schema: dict[str, Any] | None = None  # JSON Schema of `body_kwargs` (architecture settings), checked before building
     stats: Stats | None = None
     input_size: tuple[int, int, int] = (3, 224, 224)
     probe_size: int = 64

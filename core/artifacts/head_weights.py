@@ -26,7 +26,7 @@ class HeadWeights(WeightSource):
 
     scheme = "head"
 
-    def build_body(self, ref: str, spec: ArchSpec, inputs: InputSpec, cut: Any) -> Body:
+    def build_body(self, ref: str, spec: ArchSpec, inputs: InputSpec, cut: Any, body_kwargs: dict[str, Any] | None = None) -> Body:
         """The saved head's body, for `spec` with `inputs`; a WeightsError when they do not match."""
         model = self._load(ref)
         config = model.model_config
@@ -36,6 +36,8 @@ class HeadWeights(WeightSource):
             raise WeightsError(f"{ref!r} was cut at {config.cut!r}; a body from a saved head keeps its cut (got cut={cut!r})")
         if inputs != config.inputs:
             raise WeightsError(f"{ref!r} was trained for inputs {config.inputs.to_json()}, not {inputs.to_json()}")
+        if body_kwargs and body_kwargs != config.body_kwargs:
+            raise WeightsError(f"{ref!r} was built with body_kwargs {config.body_kwargs}, not {body_kwargs}: leave them out")
         body: Body = model.body
         body.weights = ref
         body.train()

@@ -18,7 +18,8 @@ from graftzoo.model_config import ModelConfig
 def model_config(config: dict[str, Any], weights: str | None) -> ModelConfig:
     """The ModelConfig a validated graftzoo.json describes, with the body's weights `weights`."""
     return ModelConfig.from_json({
-        "arch": config["arch"], "weights": weights, "inputs": config["inputs"], "cut": config["cut"],
+        "arch": config["arch"], "weights": weights, "inputs": config["inputs"], "body_kwargs": config["body_kwargs"],
+        "cut": config["cut"],
         "head": config["head"], "n_out": config["n_out"], "head_kwargs": config["head_kwargs"], "task": config["task"],
     })
 

@@ -87,6 +87,7 @@ def _config(prov: Provenance, fingerprint: str | None, body_keys: list[str], hea
         "body_weights": config["weights"],
         "body_fingerprint": fingerprint,
         "inputs": config["inputs"],
+        "body_kwargs": config["body_kwargs"],
         "preprocessor": {"kind": prov.preprocessor.kind, "state": prov.preprocessor.state()},
         "cut": config["cut"],
         "head": config["head"],

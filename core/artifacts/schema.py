@@ -137,6 +137,7 @@ FIELDS: dict[str, Callable[[Any], str | None]] = {
     "body_weights": _optional(_str()),
     "body_fingerprint": _optional(_str(_FINGERPRINT, "'sha256:' and 64 hex digits")),
     "inputs": _inputs,
+    "body_kwargs": _dict,
     "preprocessor": _preprocessor,
     "cut": _cut,
     "head": _str(_FULL_NAME, "a full registry name 'namespace/name'"),
@@ -196,6 +197,7 @@ def upgrade_v1(data: dict[str, Any], source: str | Path) -> dict[str, Any]:
     upgraded = {k: v for k, v in data.items() if k not in V1_FIELDS}
     upgraded["format_version"] = FORMAT_VERSION
     upgraded["inputs"] = {"kind": IMAGE_KIND, "n_in": data["n_in"]}
+    upgraded["body_kwargs"] = {}
     state = {"n_in": data["n_in"], "stats": data["stats"], "input_size": data["input_size"]}
     upgraded["preprocessor"] = {"kind": IMAGE_KIND, "state": state}
     return upgraded

@@ -42,7 +42,8 @@ def source_body_state(model: Any) -> dict[str, torch.Tensor] | None:
     if callable(config.get("cut")):
         raise ArtifactError(UNNAMEABLE_CUT)
     try:
-        fresh = create_body(model.body.spec, weights=config["weights"], inputs=config["inputs"], cut=config["cut"])
+        fresh = create_body(model.body.spec, weights=config["weights"], inputs=config["inputs"], cut=config["cut"],
+                            body_kwargs=config["body_kwargs"])
     except GraftzooError as exc:
         raise ArtifactError(
             f"cannot rebuild the body from its weights {config['weights']!r} to find what training changed ({exc}). "

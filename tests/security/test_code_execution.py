@@ -81,6 +81,7 @@ FORGED_FIELDS = [
     pytest.param({"head_kwargs": {"lin_ftrs": ATTACK}}, "lin_ftrs", id="kwarg-string"),
     pytest.param({"head_kwargs": {"act_cls": ATTACK}}, "act_cls", id="kwarg-unknown"),
     pytest.param({"head_kwargs": {"pool": ATTACK}}, "pool", id="kwarg-reserved"),
+    pytest.param({"body_kwargs": {"factory": ATTACK}}, "factory", id="body-kwarg"),
     pytest.param({"inputs": {"kind": ATTACK}}, "inputs", id="inputs-path"),
     pytest.param({"inputs": {"kind": f"{PROBE}/boom"}}, PROBE, id="inputs-unregistered"),
     pytest.param({"preprocessor": {"kind": ATTACK, "state": {}}}, "preprocessor", id="preprocessor-path"),
@@ -190,6 +191,6 @@ def test_every_graftzoo_json_field_is_covered() -> None:
 
     data_only = {"format_version", "body_fingerprint", "n_out", "classes", "vocab", "metrics", "versions", "body_tensors",
                  "head_file", "created"}
-    attacked = {"cut", "arch", "head", "task", "body_weights", "head_kwargs", "inputs", "preprocessor"}
+    attacked = {"cut", "arch", "head", "task", "body_weights", "head_kwargs", "body_kwargs", "inputs", "preprocessor"}
     assert set(FIELDS) == data_only | attacked
     assert issubclass(ArtifactError, GraftzooError)
