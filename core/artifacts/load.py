@@ -42,7 +42,7 @@ def load_folder(folder: Path, *, body_weights: str | None = None, strict: bool =
     if weights is not None and config["body_fingerprint"] is not None:
         _check_fingerprint(config["body_fingerprint"], weights, arch, strict, folder)
     preprocessor = _preprocessor(config, folder)
-    model = build_model(config, weights, entries, folder)
+    model = build_model(config, weights, entries, folder, arch)
     _check_dtypes(model.state_dict(), entries, folder / TENSORS_FILE)
     model.load_state_dict(_read_tensors(folder / TENSORS_FILE), strict=False)
     model.eval()

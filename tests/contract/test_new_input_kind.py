@@ -43,7 +43,7 @@ steps = { factory = "graftzoo_toy.floats:build", body = "graftzoo_toy.floats:wra
 name = "linear"
 factory = "graftzoo_toy.floats:linear_head"
 task = "core/classification"
-kwargs_schema = { type = "object", additionalProperties = false, properties = { bias = { type = "boolean" } } }
+kwargs_schema = { type = "object", additionalProperties = false, properties = { bias = { type = "boolean" }, weights = { enum = ["xavier", "zeros"] } } }
 """
 
 FLOATS = '''
@@ -86,14 +86,17 @@ def wrap(model: nn.Module, spec: Any, inputs: InputSpec, weights: Any, cut: Any)
     return Body(model, spec=spec, weights=weights, inputs=inputs, cut=cut, split=split, num_features=16)
 
 class LinearHead(Head):
-    def __init__(self, nf: int, n_out: int, bias: bool = True) -> None:
+    def __init__(self, nf: int, n_out: int, bias: bool = True, weights: str = "xavier") -> None:
         super().__init__()
         self.lin = nn.Linear(nf, n_out, bias=bias)
+        self.init = weights
+        if weights == "zeros":
+            nn.init.zeros_(self.lin.weight)
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.lin(x)
 
-def linear_head(body: Body, n_out: int, bias: bool = True) -> LinearHead:
-    return LinearHead(body.num_features, n_out, bias)
+def linear_head(body: Body, n_out: int, bias: bool = True, weights: str = "xavier") -> LinearHead:
+    return LinearHead(body.num_features, n_out, bias, weights)
 '''
 
 
@@ -172,6 +175,16 @@ def test_a_body_from_a_saved_head_serves_a_new_head(toy_site: FakePluginSite, tm
     first.save_head(folder, vocab=["a", "b"])
     with pytest.raises(graftzoo.GraftzooError, match="not the ones the head"):
         load_head(saved)
+
+
+def test_head_kwargs_have_their_own_namespace(toy_site: FakePluginSite, tmp_path: Path) -> None:
+    """A head may take a kwarg named `weights`: it never reaches the body, and survives a save and load."""
+    model = graftzoo.graft("toy/mlp", "toy/linear", n_out=2, inputs={"kind": "toy/floats", "length": 8},
+                           weights=None, head_kwargs={"weights": "zeros"})
+    assert model.head.init == "zeros" and model.body.weights is None
+    assert not model.head.lin.weight.any()
+    loaded = load_head(model.save_head(tmp_path / "zeros", vocab=["a", "b"]))
+    assert loaded.head.init == "zeros" and loaded.config["head_kwargs"] == {"weights": "zeros"}
 
 
 def test_an_arch_of_another_input_kind_needs_its_inputs(toy_site: FakePluginSite) -> None:
