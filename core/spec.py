@@ -21,8 +21,15 @@ NAMED_STATS: dict[str, Stats] = {"imagenet": IMAGENET_STATS, "inception": INCEPT
 CUT_NAME = re.compile(r"(?:[A-Za-z0-9_.-]+/)?[A-Za-z0-9_.-]+")
 
 
+class SpecDict:
+    """`to_dict`: a JSON-ready dict of every field of a spec dataclass."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(dataclasses.asdict(self))  # type: ignore[call-overload]  # only mixed into dataclasses
+
+
 @dataclass(frozen=True)
-class ArchSpec:
+class ArchSpec(SpecDict):
     """A registered architecture: how to build it, where to cut it, how to split it."""
 
     name: str
@@ -55,76 +62,49 @@ class ArchSpec:
     def namespace(self) -> str:
         return self.name.split("/", 1)[0]
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict of every field."""
-        return _jsonable(dataclasses.asdict(self))
+
+@dataclass(frozen=True)
+class FactorySpec(SpecDict):
+    """Something registered under a full name whose `factory` ("module:attr") is imported on use."""
+
+    name: str
+    factory: str
+    description: str = ""
+    plugin: str = ""
+    distribution: str = ""
 
 
 @dataclass(frozen=True)
-class HeadSpec:
+class HeadSpec(FactorySpec):
     """A registered head kind: `factory(body, n_out, **kwargs) -> Head`."""
 
-    name: str
-    factory: str
     task: str | None = None
     kwargs_schema: dict[str, Any] | None = None  # JSON Schema of the head's kwargs, checked before building
-    description: str = ""
-    plugin: str = ""
-    distribution: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return _jsonable(dataclasses.asdict(self))
 
 
 @dataclass(frozen=True)
-class TaskSpec:
+class TaskSpec(FactorySpec):
     """A registered task: `factory(**kwargs) -> Task`."""
 
-    name: str
-    factory: str
     head: str | None = None
-    description: str = ""
-    plugin: str = ""
-    distribution: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return _jsonable(dataclasses.asdict(self))
 
 
 @dataclass(frozen=True)
-class CutSpec:
+class CutSpec(FactorySpec):
     """A registered cut: `factory(model) -> nn.Module`, named so configs and saved heads can refer to it.
 
     A cut in a config or a saved head is an int or such a name, never a `"module:attr"` path: a
     pulled head can only pick among code its installed plugins registered.
     """
 
-    name: str
-    factory: str
-    description: str = ""
-    plugin: str = ""
-    distribution: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return _jsonable(dataclasses.asdict(self))
-
 
 @dataclass(frozen=True)
-class PreprocessorSpec:
+class PreprocessorSpec(FactorySpec):
     """A registered input kind: `factory` is its `graftzoo.Preprocessor` subclass (raw items -> tensors)."""
 
-    name: str
-    factory: str
-    description: str = ""
-    plugin: str = ""
-    distribution: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return _jsonable(dataclasses.asdict(self))
-
 
 @dataclass(frozen=True)
-class SchemeSpec:
+class SchemeSpec(SpecDict):
     """Something registered to serve the references that start with `scheme`."""
 
     name: str
@@ -133,9 +113,6 @@ class SchemeSpec:
     description: str = ""
     plugin: str = ""
     distribution: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return _jsonable(dataclasses.asdict(self))
 
 
 @dataclass(frozen=True)

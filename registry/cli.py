@@ -47,6 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GraftzooError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `graftzoo list | head`: the reader left; say nothing more
+        sys.stderr.close()
+        return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:

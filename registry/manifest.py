@@ -17,7 +17,7 @@ from typing import Any
 
 from graftzoo.errors import ManifestError
 from graftzoo.registry.schema import check, check_fields, field_hints, problem
-from graftzoo.spec import SPEC_CLASSES, spec_from_dict
+from graftzoo.spec import SPEC_CLASSES, FactorySpec, spec_from_dict
 
 __all__ = ["API_VERSION", "KINDS", "CommandSpec", "ManifestError", "PluginManifest", "read_manifest", "qualify"]
 
@@ -44,17 +44,8 @@ class PluginTable:
 
 
 @dataclass(frozen=True)
-class CommandSpec:
+class CommandSpec(FactorySpec):
     """A `[[commands]]` entry: a subcommand a plugin adds to `graftzoo` (`demo`), run as `factory(**options)`."""
-
-    name: str
-    factory: str
-    description: str = ""
-    plugin: str = ""
-    distribution: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 TOP_LEVEL: dict[str, Any] = {

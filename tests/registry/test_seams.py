@@ -83,8 +83,13 @@ VAULT_HUB = '''
 from graftzoo.errors import GraftzooError
 
 class VaultHub:
+    kind = "vault"
+    def push(self, folder, repo_id, revision="main", commit_message=None):
+        raise GraftzooError("the vault is read-only")
     def pull(self, repo_id, revision=None):
         raise GraftzooError(f"the vault holds no {repo_id}")
+    def list_revisions(self, repo_id, revision="main"):
+        return []
 '''
 
 
