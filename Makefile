@@ -14,8 +14,8 @@ install: $(STAMP)
 $(STAMP): pyproject.toml requirements-pins.txt $(wildcard plugins/*/pyproject.toml) Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade "pip>=24"
-	$(PIP) install --quiet "setuptools>=69" wheel
-	$(PIP) install --quiet --no-build-isolation -r requirements-pins.txt -e ".[test,hub,plots,progress]" $(addprefix -e ,$(PLUGINS))
+	$(PIP) install --quiet "setuptools>=77" wheel
+	PYTHONWARNINGS=ignore::UserWarning $(PIP) install --quiet --no-build-isolation -r requirements-pins.txt -e ".[test,hub,plots,progress]" $(addprefix -e ,$(PLUGINS))
 	touch $(STAMP)
 
 test: install

@@ -14,6 +14,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from graftzoo import registry
 from graftzoo.artifacts import FingerprintWarning, load_head
 from graftzoo.errors import ArtifactError
 
@@ -150,13 +151,19 @@ def test_tensor_shapes_and_names_must_fit_the_model(saved: Path, tmp_path: Path)
         load_head(folder)
 
 
-def test_missing_plugin_names_the_pip_install_line(saved: Path, tmp_path: Path) -> None:
-    folder = _edit_config(_copy(saved, tmp_path, "plugin"), lambda c: c.update(arch="text/awd_lstm"))
-    with pytest.raises(ArtifactError, match=r"needs arch 'text/awd_lstm'.*pip install graftzoo-text"):
-        load_head(folder)
-    folder = _edit_config(folder, lambda c: c.update(arch="vision/xresnet18", head="tabular/mlp"))
-    with pytest.raises(ArtifactError, match=r"needs head 'tabular/mlp'.*pip install graftzoo-tabular"):
-        load_head(folder)
+def test_missing_plugin_names_the_pip_install_line(saved: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRAFTZOO_DISABLE_PLUGINS", "text,tabular")  # as if they were not installed
+    registry.reset()
+    try:
+        folder = _edit_config(_copy(saved, tmp_path, "plugin"), lambda c: c.update(arch="text/awd_lstm"))
+        with pytest.raises(ArtifactError, match=r"needs arch 'text/awd_lstm'.*pip install graftzoo-text"):
+            load_head(folder)
+        folder = _edit_config(folder, lambda c: c.update(arch="vision/xresnet18", head="tabular/mlp"))
+        with pytest.raises(ArtifactError, match=r"needs head 'tabular/mlp'.*pip install graftzoo-tabular"):
+            load_head(folder)
+    finally:
+        monkeypatch.delenv("GRAFTZOO_DISABLE_PLUGINS")
+        registry.reset()
 
 
 def test_fingerprint_mismatch_strict_and_not(

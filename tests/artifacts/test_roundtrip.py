@@ -88,11 +88,11 @@ def test_head_kwargs_tasks_and_channels_round_trip(
     assert torch.equal(kit.logits(loaded, x), kit.logits(model, x))
 
 
-def test_every_registered_head_kind_round_trips(kit: ModuleType, weights_ref: str, tmp_path: Path) -> None:
+def test_every_image_head_kind_round_trips(kit: ModuleType, weights_ref: str, tmp_path: Path) -> None:
     import graftzoo
 
     pair = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(3))
-    for head in graftzoo.heads():
+    for head in graftzoo.heads("vision/*"):  # heads of other input kinds round-trip in their plugins' tests
         model = graftzoo.graft(kit.ARCH, head, n_out=3, weights=weights_ref)
         kit.train_frozen(model)
         loaded = load_head(save_head(model, tmp_path / head.replace("/", "-")))

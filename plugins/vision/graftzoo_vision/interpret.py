@@ -48,7 +48,7 @@ def _gather(learn: Any, dl: Any) -> tuple[Tensor, Tensor, Tensor]:
 
 def _decode(learn: Any, probs: Tensor) -> Tensor:
     """Decoded predictions: the learner's or the task's `decode`, else argmax."""
-    for owner in (learn, dls_attr(getattr(learn, "model", None), "task")):
+    for owner in (learn, getattr(getattr(learn, "model", None), "task", None)):
         decode = getattr(owner, "decode", None)
         if callable(decode):
             decoded = decode(probs)

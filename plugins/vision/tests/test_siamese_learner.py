@@ -48,7 +48,7 @@ def dls() -> SiameseDataLoaders:
 def test_two_groups_and_a_frozen_pretrained_encoder(dls: SiameseDataLoaders, weights_ref: str) -> None:
     learn = siamese_learner(dls, "vision/xresnet18", weights=weights_ref)
     model = learn.model
-    assert model.config["head"] == "vision/siamese" and model.config["n_in"] == 1  # from the grayscale data
+    assert model.config["head"] == "vision/siamese" and model.config["inputs"]["n_in"] == 1  # from the grayscale data
     assert len(learn.param_lists) == 2
     assert {id(p) for p in learn.param_lists[0]} == {id(p) for p in model.body.parameters()}
     bn = {id(p) for m in model.body.modules() if isinstance(m, torch.nn.BatchNorm2d) for p in m.parameters()}
