@@ -19,7 +19,8 @@ def pets(tmp_path: Path) -> list[Path]:
 
 def test_regex_labeller_reads_the_name() -> None:
     assert RegexLabeller(PAT)(Path("/data/images/great_pyrenees_182.jpg")) == "great_pyrenees"
-    assert RegexLabeller(r"^[a-z]+")(Path("abc_1.jpg")) == "abc"
+    with pytest.raises(LabelError, match="has no group, so every file name would be its own class"):
+        RegexLabeller(r"^[a-z]+")  # fastai needs a group too; without one every file was its own class
 
 
 def test_from_name_re_vocab_sorted_and_c(pets: list[Path]) -> None:
@@ -59,3 +60,11 @@ def test_vocab_given_must_cover_labels(pets: list[Path]) -> None:
         ImageDataLoaders.from_name_re(pets[0].parent, pets, PAT, seed=0, vocab=["Birman", "beagle"])
     dls = ImageDataLoaders.from_name_re(pets[0].parent, pets, PAT, seed=0, vocab=["shiba_inu", "beagle", "Birman", "x"])
     assert dls.c == 4 and dls.vocab[0] == "shiba_inu"
+
+
+def test_a_label_func_returning_a_list_is_an_error(tmp_path: Path) -> None:
+    from graftzoo_vision.data.labels import label_items
+
+    with pytest.raises(LabelError, match=r"label_func returned \['a', 'b'\] \(list\)"):
+        label_items([tmp_path / "x.png"], lambda path: ["a", "b"])
+    assert label_items([tmp_path / "x.png"], lambda path: 3) == ["3"]

@@ -17,11 +17,16 @@ def parent_label(path: Path) -> str:
 
 
 class RegexLabeller:
-    """Label = the first group of `pat` searched in the file NAME (the whole match if no group)."""
+    """Label = the first group of `pat` searched in the file NAME (as fastai: the pattern needs a group)."""
 
     def __init__(self, pat: str) -> None:
         self.pat = pat
         self._regex = re.compile(pat)
+        if not self._regex.groups:
+            raise LabelError(
+                f"the label pattern r'{pat}' has no group, so every file name would be its own class: "
+                r"put the label in parentheses, e.g. r'^(.+)_\d+\.png$'"
+            )
 
     def __call__(self, path: Path) -> str:
         name = Path(path).name
@@ -31,7 +36,7 @@ class RegexLabeller:
                 f"file name {name!r} ({str(path)!r}) does not match the label pattern r'{self.pat}'; "
                 "fix the pattern (its first group is the label) or leave the file out of fnames."
             )
-        return found.group(1) if self._regex.groups else found.group(0)
+        return found.group(1)
 
     def __repr__(self) -> str:
         return f"RegexLabeller({self.pat!r})"
@@ -42,11 +47,17 @@ def label_items(items: Sequence[Path], label_func: Callable[[Path], str]) -> lis
     labels: list[str] = []
     for i, item in enumerate(items):
         try:
-            labels.append(str(label_func(item)))
+            label = label_func(item)
         except LabelError as err:
             others = sum(1 for rest in items[i + 1 :] if _fails(label_func, rest))
             more = f" ({others} more file(s) fail the same way)" if others else ""
             raise LabelError(f"{err}{more}") from None
+        if not isinstance(label, (str, int)) or isinstance(label, bool):
+            raise LabelError(
+                f"label_func returned {label!r} ({type(label).__name__}) for {str(item)!r}; it must return one label "
+                "(a str or int). Several labels per image (multi-label) are not taken by this constructor."
+            )
+        labels.append(str(label))
     return labels
 
 
