@@ -235,8 +235,8 @@ class Learner(TrainLoop):
 
         return save_head(self, folder, **kwargs)
 
-    def push_head(self, repo_id: str, hub: str = "hf", private: bool = False, commit_message: str | None = None) -> Any:
-        """Save the head and push it to a hub in one commit; returns the new revision."""
+    def push_head(self, repo_id: str, hub: str | None = None, private: bool = False, commit_message: str | None = None) -> Any:
+        """Save the head and push it to a hub in one commit (the local hub unless `hub` or an `hf://` repo says otherwise)."""
         from graftzoo.artifacts import push_head
 
         return push_head(self, repo_id, hub=hub, private=private, commit_message=commit_message)

@@ -192,3 +192,12 @@ def test_an_arch_of_another_input_kind_needs_its_inputs(toy_site: FakePluginSite
         graftzoo.graft("toy/mlp", "toy/linear", n_out=2)
     with pytest.raises(ConfigError, match="consumes 'toy/floats' inputs, not 'vision/image'"):
         graftzoo.graft("toy/mlp", "toy/linear", n_out=2, n_in=3, inputs={"kind": "vision/image", "n_in": 3})
+
+
+def test_learner_push_head_defaults_to_the_local_hub_like_push_head(toy_site: FakePluginSite) -> None:
+    """One default hub everywhere: `learn.push_head` used to default to the Hugging Face Hub."""
+    model = graftzoo.graft("toy/mlp", "toy/linear", n_out=2, inputs={"kind": "toy/floats", "length": 8})
+    learn = Learner(Dls(graftzoo.preprocessor_class("toy/floats")(8)), model, quiet=True)
+    revision = learn.push_head("alice/default-hub")
+    assert revision.ref.startswith("local://") or "hf://" not in revision.ref
+    assert load_head(pull_head(revision.ref)).config == model.config
