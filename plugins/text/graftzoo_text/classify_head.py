@@ -38,13 +38,17 @@ def bpt3c_encode(net: AWD_LSTM, x: Tensor, pad_idx: int, bptt: int, max_len: int
     return torch.cat(outs, dim=1), torch.cat(masks, dim=1)
 
 
-def masked_concat_pool(output: Tensor, mask: Tensor, bptt: int) -> Tensor:
-    """[last token, max, mean] over the non-padding positions (fastai's `masked_concat_pool`)."""
+def masked_concat_pool(output: Tensor, mask: Tensor) -> Tensor:
+    """[last token, max, mean] over the non-padding positions (fastai's `masked_concat_pool`).
+
+    The last token is the last non-padding position. fastai counts the padding in the last `bptt`
+    positions instead, which picks a padding position for a text shorter than the batch's last chunk.
+    """
     lens = output.shape[1] - mask.long().sum(dim=1)
-    last_lens = mask[:, -bptt:].long().sum(dim=1)
+    last_index = (~mask).long().cumsum(dim=1).argmax(dim=1)
     avg_pool = output.masked_fill(mask[:, :, None], 0).sum(dim=1) / lens.clamp(min=1).to(output.dtype)[:, None]
     max_pool = output.masked_fill(mask[:, :, None], -float("inf")).max(dim=1)[0]
-    last = output[torch.arange(output.size(0), device=output.device), -last_lens - 1]
+    last = output[torch.arange(output.size(0), device=output.device), last_index]
     return torch.cat([last, max_pool, avg_pool], 1)
 
 
@@ -75,7 +79,7 @@ class TextClassifierHead(Head):
         assert isinstance(net, AWD_LSTM)
         out, mask = bpt3c_encode(net, inputs[0], self.pad_idx, self.bptt, self.max_len)
         self.outputs = (out, out) if self.training else None
-        return self(masked_concat_pool(out, mask, self.bptt))
+        return self(masked_concat_pool(out, mask))
 
     def forward(self, pooled: Tensor) -> Tensor:
         return self.layers(pooled)

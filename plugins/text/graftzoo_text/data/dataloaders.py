@@ -93,7 +93,10 @@ class TextDataLoaders:
         file = Path(path) / csv_fname
         if not file.is_file():
             raise ConfigError(f"no CSV file at {file}")
-        return cls.from_df(pd.read_csv(file, header=header, delimiter=delimiter, encoding=encoding), **kwargs)
+        options: dict[str, Any] = {"header": header, "encoding": encoding}
+        if delimiter is not None:
+            options["delimiter"] = delimiter
+        return cls.from_df(pd.read_csv(file, **options), **kwargs)
 
     @classmethod
     def from_folder(cls, path: str | Path, train: str = "train", valid: str = "valid", valid_pct: float | None = None,
