@@ -15,7 +15,7 @@ from graftzoo.learner import Callback, Learner
 from graftzoo.spec import ArchSpec
 from graftzoo.task import ClassificationTask
 from graftzoo_text.awd_lstm import AWD_LSTM, AWD_LSTM_CLAS_CONFIG, AWD_LSTM_LM_CONFIG
-from graftzoo_text.body import awd_lstm_body, encoder_config
+from graftzoo_text.body import awd_lstm_body
 from graftzoo_text.callbacks import ModelResetter, RNNRegularizer, reset_hidden
 from graftzoo_text.classify_head import classify_head
 from graftzoo_text.encoder_io import load_encoder, save_encoder
@@ -117,7 +117,7 @@ def language_model_learner(dls: Any, arch: str | ArchSpec = "text/awd_lstm", con
     ref = weights_ref(spec, weights)
     cfg = {**AWD_LSTM_LM_CONFIG, **(config or {})}
     inputs = dls.preprocessor.input_spec()
-    body_kwargs = {"config": {k: v for k, v in cfg.items() if k in AWD_LSTM_LM_CONFIG}, "drop_mult": drop_mult}
+    body_kwargs: dict[str, Any] = {"config": {k: v for k, v in cfg.items() if k in AWD_LSTM_LM_CONFIG}, "drop_mult": drop_mult}
     body = awd_lstm_body(spec, weights=ref, inputs=inputs, **body_kwargs)
     n_out = inputs["vocab_size"]
     head_kwargs = {"output_p": cfg["output_p"] * drop_mult, "tie_weights": cfg["tie_weights"], "out_bias": cfg["out_bias"]}
@@ -154,8 +154,7 @@ def text_classifier_learner(dls: Any, arch: str | ArchSpec = "text/awd_lstm", se
     ref = weights_ref(spec, weights)
     cfg = {**AWD_LSTM_CLAS_CONFIG, **(config or {})}
     inputs = dls.preprocessor.input_spec()
-    body_kwargs = {"config": {k: v for k, v in cfg.items() if k in AWD_LSTM_LM_CONFIG}, "drop_mult": drop_mult}
-    encoder_config(body_kwargs["config"], drop_mult)  # checks the keys before anything is built
+    body_kwargs: dict[str, Any] = {"config": {k: v for k, v in cfg.items() if k in AWD_LSTM_LM_CONFIG}, "drop_mult": drop_mult}
     body = awd_lstm_body(spec, weights=ref, inputs=inputs, **body_kwargs)
     head_kwargs = {
         "bptt": seq_len, "max_len": max_len, "lin_ftrs": list(lin_ftrs) if lin_ftrs is not None else None,

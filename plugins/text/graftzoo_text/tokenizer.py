@@ -27,10 +27,10 @@ def _spacy_tokenizer(lang: str) -> Any:
         from spacy.symbols import ORTH
     except ImportError as exc:  # pragma: no cover - spacy is a dependency
         raise ConfigError("graftzoo-text tokenizes with spaCy's blank pipeline: pip install spacy") from exc
-    nlp = spacy.blank(lang)
+    tokenizer: Any = spacy.blank(lang).tokenizer
     for token in SPECIAL_TOKENS:
-        nlp.tokenizer.add_special_case(token, [{ORTH: token}])
-    return nlp.tokenizer
+        tokenizer.add_special_case(token, [{ORTH: token}])
+    return tokenizer
 
 
 class SpacyWords:

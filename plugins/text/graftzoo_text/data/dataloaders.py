@@ -176,5 +176,3 @@ def _split(df: pd.DataFrame, valid_pct: float, valid_col: int | str | None, seed
 
 def _trunc(text: str, n_tokens: int) -> str:
     return " ".join(text.split(" ")[:n_tokens])
-
-
