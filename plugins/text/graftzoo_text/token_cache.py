@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from graftzoo_text.tokenizer import Tokenizer
+from graftzoo_text.tokenizer import Tokenizer, no_gc
 
 FORMAT = "graftzoo-text.tokens/1"
 
@@ -62,9 +62,10 @@ def _read(folder: Path, n_texts: int) -> list[list[str]] | None:
         return None
     if len(offsets) != n_texts + 1 or offsets[-1] != len(ids) or (len(ids) and ids.max() >= len(names)):
         return None
-    words = np.array(names, dtype=object)[ids].tolist()
-    bounds = offsets.tolist()
-    return [words[a:b] for a, b in zip(bounds, bounds[1:])]
+    with no_gc():
+        words = np.array(names, dtype=object)[ids].tolist()
+        bounds = offsets.tolist()
+        return [words[a:b] for a, b in zip(bounds, bounds[1:])]
 
 
 def _write(folder: Path, tokens: list[list[str]]) -> None:

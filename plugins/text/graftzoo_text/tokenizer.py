@@ -3,20 +3,43 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import multiprocessing
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from graftzoo.errors import ConfigError
-from graftzoo_text.rules import DEFAULT_POST_RULES, DEFAULT_RULES, POST_RULES, RULES, SPECIAL_TOKENS, resolve_rules
+from graftzoo_text.rules import (
+    DEFAULT_POST_RULES, DEFAULT_RULES, POST_RULES, RULES, SPECIAL_TOKENS, Rule, resolve_rules,
+)
 
 WORD_TOKENIZER = "spacy-blank"
 _PARALLEL_MIN = 2000  # below this many texts, worker start-up costs more than it saves
 _re_span = re.compile(r"\S+|\s+")
+_re_other_space = re.compile(r"[^\S ]")  # whitespace other than the space character
+
+
+def _single_spaced(text: str) -> bool:
+    """Whether the only whitespace of `text` is single spaces between words (most texts after the rules)."""
+    return "  " not in text and text[:1] != " " and text[-1:] != " " and _re_other_space.search(text) is None
+
+
+@contextlib.contextmanager
+def no_gc() -> Iterator[None]:
+    """The cyclic garbage collector off: building millions of small token lists, it would rescan them
+    over and over (nothing built here holds reference cycles)."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 @functools.cache
@@ -37,39 +60,43 @@ class SpacyWords:
     """spaCy's tokenizer, called once per distinct word-span: the same tokens, several times faster.
 
     spaCy splits a text at spaces and tokenizes each non-space span on its own; the first space of a
-    whitespace run ends the previous token, the rest of the run (a newline, extra spaces) is a token.
-    So the distinct spans of a corpus are tokenized in one spaCy call and the texts are put back together
-    from a cache.
+    whitespace run ends the previous token, the rest of the run (a newline, extra spaces) is a token,
+    and a run at the very start is a token whole. So the distinct spans of a corpus are tokenized in one
+    spaCy call, post-rules are applied to them once, and the texts are put back together from a cache.
     """
 
-    _by_lang: dict[str, SpacyWords] = {}
     _batch = 20000
 
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, post: Sequence[Rule] = ()) -> None:
         self.spacy = _spacy_tokenizer(lang)
+        self.post = list(post)
         self.cache: dict[str, list[str]] = {}
 
-    @classmethod
-    def for_lang(cls, lang: str) -> SpacyWords:
-        if lang not in cls._by_lang:
-            cls._by_lang[lang] = cls(lang)
-        return cls._by_lang[lang]
-
     def __call__(self, texts: Sequence[str]) -> list[list[str]]:
-        spans = [_re_span.findall(text) for text in texts]
-        self._learn([s for text in spans for s in text if not s.isspace()])
-        cache, out = self.cache, []
-        for text in spans:
-            tokens: list[str] = []
-            for span in text:
-                if span.isspace():
-                    rest = span[1:] if span[0] == " " else span
-                    if rest:
-                        tokens.append(rest)
-                else:
-                    tokens.extend(cache[span])
-            out.append(tokens)
-        return out
+        with no_gc():
+            plain = [_single_spaced(text) for text in texts]
+            spans = [text.split(" ") if simple else _re_span.findall(text) for text, simple in zip(texts, plain)]
+            self._learn([s for text in spans for s in text if s and not s.isspace()])
+            cache = self.cache
+            return [[tok for span in text for tok in cache[span]] if simple else self._assemble(text)
+                    for text, simple in zip(spans, plain)]
+
+    def _assemble(self, spans: list[str]) -> list[str]:
+        """Tokens of a text with whitespace other than single inner spaces (spaCy's whitespace tokens)."""
+        tokens: list[str] = []
+        for span in spans:
+            if span.isspace():
+                rest = span[1:] if span[0] == " " and tokens else span
+                if rest:
+                    tokens.append(self._post_one(rest))
+            else:
+                tokens.extend(self.cache[span])
+        return tokens
+
+    def _post_one(self, token: str) -> str:
+        for rule in self.post:
+            token = rule(token)
+        return token
 
     def _learn(self, spans: list[str]) -> None:
         new = list(dict.fromkeys(s for s in spans if s not in self.cache))
@@ -77,13 +104,13 @@ class SpacyWords:
             part = new[start:start + self._batch]
             found: list[list[str]] = [[]]
             for token in self.spacy(" ".join(part)):
-                found[-1].append(token.text)
+                found[-1].append(self._post_one(token.text))
                 if token.whitespace_:
                     found.append([])
-            if len(found) == len(part):
-                self.cache.update(zip(part, found))
-            else:  # pragma: no cover - spaCy never joins tokens across a space; be safe anyway
-                self.cache.update((span, [t.text for t in self.spacy(span)]) for span in part)
+            if len(found) != len(part):  # pragma: no cover - spaCy never joins tokens across a space
+                found = [[self._post_one(t.text) for t in self.spacy(span)] for span in part]
+            self.cache.update(zip(part, found))
+        self.cache.setdefault("", [])
 
 
 class Tokenizer:
@@ -99,6 +126,7 @@ class Tokenizer:
         self.post_rules = list(post_rules)
         self._rules = resolve_rules(self.rules, RULES)
         self._post = resolve_rules(self.post_rules, POST_RULES)
+        self._words: SpacyWords | None = None
 
     def state(self) -> dict[str, Any]:
         return {"word_tokenizer": WORD_TOKENIZER, "lang": self.lang, "rules": self.rules, "post_rules": self.post_rules}
@@ -121,11 +149,9 @@ class Tokenizer:
 
     def tokenize(self, texts: Sequence[str]) -> list[list[str]]:
         """Tokens of each text, in this process."""
-        words = SpacyWords.for_lang(self.lang)
-        out = words([self.preprocess(str(t)) for t in texts])
-        for post in self._post:
-            out = [[post(t) for t in tokens] for tokens in out]
-        return out
+        if self._words is None:
+            self._words = SpacyWords(self.lang, self._post)
+        return self._words([self.preprocess(str(t)) for t in texts])
 
     def tokenize_all(self, texts: Sequence[str], n_workers: int | None = None) -> list[list[str]]:
         """Tokens of each text, split over `n_workers` processes (default: every core this process may use)."""

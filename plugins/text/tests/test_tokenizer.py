@@ -32,11 +32,12 @@ def test_rules_run_before_splitting() -> None:
 @pytest.mark.parametrize("text", [
     "a\nb", "a \n b", "x  y", "tabs\tand\r\nreturns", "url http://t.co/ab.c?x=1 end", "emoji :) :-( <3",
     "U.S. e.g. 3.5% $5 1,000 a,b", "\"quoted\" (paren) [br] {c}", "café naïve — dash – x", "",
+    " lead", "  lead two", "trail ", " \n both \t", "\nfirst",
 ])
 def test_word_splits_equal_spacy_called_per_text(text: str) -> None:
     """SpacyWords tokenizes each distinct span once; the result must equal spaCy on the whole text."""
     spacy_tok = _spacy_tokenizer("en")
-    assert SpacyWords("en")([text]) == [[t.text for t in spacy_tok(text)]]
+    assert SpacyWords("en")([text, "warm " + text]) == [[t.text for t in spacy_tok(s)] for s in (text, "warm " + text)]
 
 
 def test_state_is_json_and_rebuilds() -> None:
