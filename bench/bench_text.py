@@ -132,6 +132,7 @@ def bench_models(df: Any, rows: list[str], n: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="3000 tweets, 1 timed step")
+    parser.add_argument("--tokenize-only", action="store_true", help="only (a); prints, writes nothing")
     args = parser.parse_args()
     from graftzoo_text.datasets import tweets
 
@@ -142,14 +143,15 @@ def main() -> None:
     texts = df["text"].astype(str).tolist()
     rows = [f"Tokenizing {len(texts)} tweets:\n", "| tokenizer | time |", "|---|---|"]
     bench_tokenize(texts, rows)
-    bench_models(df, rows, 1 if args.quick else 3)
+    if not args.tokenize_only:
+        bench_models(df, rows, 1 if args.quick else 3)
     load = os.getloadavg()[0]
     header = (f"# graftzoo-text benchmarks\n\nMeasured by `bench/bench_text.py` on {platform.processor() or platform.machine()}, "
               f"{os.cpu_count()} CPU cores shared with other work (load average {load:.1f} at the end), "
               f"torch {torch.__version__}. Medians of {1 if args.quick else 3} timed steps after a warm-up.\n\n")
     text = header + "\n".join(rows) + "\n"
     print(text)
-    if not args.quick:
+    if not args.quick and not args.tokenize_only:
         (ROOT / "docs" / "benchmarks-text.md").write_text(text)
 
 
