@@ -28,6 +28,8 @@ _LAZY = {
     "LMLearner": "graftzoo_text.learner",
     "match_embeds": "graftzoo_text.encoder_io",
     "decode_spec_tokens": "graftzoo_text.rules",
+    "convert_fastai_lm": "graftzoo_text.fastai_weights",
+    "tweets": "graftzoo_text.datasets",
 }
 
 __all__ = sorted(_LAZY)

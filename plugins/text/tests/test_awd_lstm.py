@@ -38,8 +38,11 @@ def test_weight_dropout_only_in_training_and_only_on_hidden_weights() -> None:
     assert torch.equal(a, b)
     net.train(); net.reset(); c = net(x)
     assert not torch.allclose(a, c)
-    raw = net.rnns[0].module.weight_hh_l0.detach().clone()
-    assert torch.equal(net.rnns[0].module.weight_hh_l0, raw)  # the parameter itself is never overwritten
+    lstm = net.rnns[0].module
+    assert isinstance(lstm, torch.nn.LSTM)
+    raw = lstm.get_parameter("weight_hh_l0").detach().clone()
+    c.sum().backward()
+    assert torch.equal(lstm.get_parameter("weight_hh_l0"), raw)  # the parameter itself is never overwritten
 
 
 def test_hidden_state_is_carried_from_batch_to_batch(tiny_lm: Callable[..., GraftedModel]) -> None:

@@ -83,7 +83,7 @@ def test_from_df_classifier(graftzoo_home: Path) -> None:
     assert dls.text_vocab[9:16] == ["movie", "good", "great", "fun", "bad", "awful", "boring"]  # count, then first seen
     x, y = dls.one_batch()
     assert x.shape[0] == 4 and y.dtype == torch.long
-    assert sum(len(b[1]) for b in dls.valid) == 8
+    assert dls.valid is not None and sum(len(y) for _, y in dls.valid) == 8
     table = dls.show_batch(max_n=2, show=False)
     assert list(table.columns) == ["text", "category"] and table.text[0].startswith("xxbos")
     assert dls.encode_item("good fun")[0].tolist() == [dls.preprocessor.encode(["good fun"])[0].tolist()]
@@ -110,7 +110,8 @@ def test_from_folder_and_csv(tmp_path: Path, graftzoo_home: Path) -> None:
             for i in range(3):
                 (tmp_path / split / label / f"{i}.txt").write_text(f"{text} {i}")
     dls = TextDataLoaders.from_folder(tmp_path, bs=2, min_freq=1)
-    assert dls.classes == ["neg", "pos"] and sum(len(y) for _, y in dls.valid) == 6
+    assert dls.valid is not None and sum(len(y) for _, y in dls.valid) == 6
+    assert dls.classes == ["neg", "pos"]
     _df().to_csv(tmp_path / "labels.csv", index=False, encoding="latin-1")
     dls = TextDataLoaders.from_csv(tmp_path, encoding="latin-1", text_col="text", label_col="label", bs=4)
     assert dls.c == 2
