@@ -32,17 +32,21 @@ def test_fastai_default_config_and_drop_mult(tiny_inputs: dict, tiny_config: dic
 def test_weight_dropout_only_in_training_and_only_on_hidden_weights() -> None:
     torch.manual_seed(0)
     net = AWD_LSTM(30, 8, 16, 2, hidden_p=0, input_p=0, embed_p=0, weight_p=0.5)
+    lstm = net.rnns[0].module
+    assert isinstance(lstm, torch.nn.LSTM)
+    before = {name: p.detach().clone() for name, p in lstm.named_parameters()}
     x = torch.randint(2, 30, (2, 6))
     net.eval(); net.reset(); a = net(x)
     net.reset(); b = net(x)
-    assert torch.equal(a, b)
+    assert torch.equal(a, b)  # no dropout in eval
     net.train(); net.reset(); c = net(x)
-    assert not torch.allclose(a, c)
-    lstm = net.rnns[0].module
-    assert isinstance(lstm, torch.nn.LSTM)
-    raw = lstm.get_parameter("weight_hh_l0").detach().clone()
+    assert not torch.allclose(a, c)  # the hidden-to-hidden weights were dropped
     c.sum().backward()
-    assert torch.equal(lstm.get_parameter("weight_hh_l0"), raw)  # the parameter itself is never overwritten
+    for name, p in lstm.named_parameters():
+        assert torch.equal(p, before[name])  # the parameters themselves are never overwritten
+        assert p.grad is not None and bool(p.grad.abs().sum() > 0)  # and they all get gradients
+    grad_hh = lstm.get_parameter("weight_hh_l0").grad
+    assert grad_hh is not None and 0.3 < (grad_hh == 0).float().mean().item() < 0.7  # dropped weights (p=0.5) get none
 
 
 def test_hidden_state_is_carried_from_batch_to_batch(tiny_lm: Callable[..., GraftedModel]) -> None:

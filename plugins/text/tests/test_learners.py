@@ -65,7 +65,11 @@ def test_lm_trains_resets_and_generates(lm_dls: TextDataLoaders, tmp_path: Path)
     words = text.split(" ")
     assert words[:2] == ["the", "cat"] and 2 < len(words) <= 14 and "xxunk" not in words
     learn.save("lm")
+    saved = net.encoder.weight.detach().clone()
+    with torch.no_grad():
+        net.encoder.weight.zero_()
     learn.load("lm")
+    assert torch.equal(net.encoder.weight, saved)  # the tied embedding comes back (and with it the decoder)
 
 
 def test_encoder_goes_from_lm_to_classifier_with_reindexing(lm_dls: TextDataLoaders, tmp_path: Path,
