@@ -123,6 +123,24 @@ class PreprocessorSpec:
 
 
 @dataclass(frozen=True)
+class DataSpec:
+    """A registered data section of `graftzoo train`: `factory(section, *, bs, seed) -> DataLoaders`.
+
+    `section` is the config's `[data]` table without its `kind`; the factory checks its keys
+    (a `ConfigError` naming `data.<key>` and the allowed values) and builds the loaders.
+    """
+
+    name: str
+    factory: str
+    description: str = ""
+    plugin: str = ""
+    distribution: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(dataclasses.asdict(self))
+
+
+@dataclass(frozen=True)
 class SchemeSpec:
     """Something registered to serve the references that start with `scheme`."""
 
@@ -155,6 +173,7 @@ SPEC_CLASSES: dict[str, type] = {
     "hubs": HubSpec,
     "cuts": CutSpec,
     "preprocessors": PreprocessorSpec,
+    "data": DataSpec,
 }
 
 

@@ -9,8 +9,9 @@ from typing import Any, Sequence
 
 from graftzoo.errors import GraftzooError, UnknownNameError
 from graftzoo.registry.cli_artifacts import ARTIFACT_COMMANDS, add_artifact_commands, cmd_info_artifact, is_artifact_ref
+from graftzoo.registry.cli_train import add_train_command, cmd_train
 
-KIND_CHOICES = ("archs", "heads", "tasks", "weights", "hubs", "cuts", "preprocessors")
+KIND_CHOICES = ("archs", "heads", "tasks", "weights", "hubs", "cuts", "preprocessors", "data")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=None)
 
     add_artifact_commands(sub)
+    add_train_command(sub)
     return parser
 
 
@@ -111,7 +113,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(out=args.out, epochs=args.epochs)
 
 
-COMMANDS = {"list": cmd_list, "info": cmd_info, "plugins": cmd_plugins, "demo": cmd_demo, **ARTIFACT_COMMANDS}
+COMMANDS = {"list": cmd_list, "info": cmd_info, "plugins": cmd_plugins, "demo": cmd_demo, **ARTIFACT_COMMANDS, "train": cmd_train}
 
 
 def _arch_row(spec: Any) -> list[str]:

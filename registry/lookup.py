@@ -9,7 +9,7 @@ from typing import Collection, Mapping
 from graftzoo.errors import AmbiguousNameError, UnknownNameError
 
 DEFAULT_PREFERENCE = ("vision", "torchvision", "timm")
-KIND_WORDS = {"archs": "arch", "heads": "head", "tasks": "task", "weights": "weight source", "hubs": "hub", "cuts": "cut", "preprocessors": "preprocessor"}
+KIND_WORDS = {"archs": "arch", "heads": "head", "tasks": "task", "weights": "weight source", "hubs": "hub", "cuts": "cut", "preprocessors": "preprocessor", "data": "data section"}
 
 
 def namespace_preference() -> tuple[str, ...]:

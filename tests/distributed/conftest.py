@@ -40,6 +40,12 @@ def torchrun() -> list[str]:
     return torchrun_args(2)
 
 
+@pytest.fixture(name="loopback_env")
+def loopback_env_fixture() -> dict[str, str]:
+    """The environment for processes the tests start (see `loopback_env`)."""
+    return loopback_env()
+
+
 @pytest.fixture(scope="session")
 def checks_script() -> str:
     """The script the DDP checks run under torchrun."""
