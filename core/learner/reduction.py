@@ -1,8 +1,10 @@
 """Exact reduction of validation results across ranks: sums all-reduced, gathered rows concatenated.
 
 A metric says how its state combines through two class attributes (see `graftzoo.metrics.Metric`):
-`sum_states` (numbers summed across ranks: totals and counts) and `cat_states` (lists of tensors
-whose rows are concatenated across ranks: predictions and targets of corpus-level metrics).
+`sum_states` (numbers or tensors summed across ranks: totals, counts, confusion matrices; a tensor
+may be None or smaller on some ranks, it is zero-padded at the end of each dim) and `cat_states`
+(lists of tensors whose rows are concatenated across ranks: predictions and targets of
+corpus-level metrics).
 Validation shards carry no padding, so the reduced state is the one a single process builds.
 """
 
@@ -17,7 +19,7 @@ from torch import Tensor
 
 from graftzoo.errors import ConfigError
 
-__all__ = ["check_reducible", "comm_device", "gather_rows", "reduce_metric", "reduce_sums"]
+__all__ = ["check_reducible", "comm_device", "gather_rows", "reduce_metric", "reduce_sums", "sum_tensor"]
 
 _DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.int64, torch.int32, torch.uint8, torch.bool, torch.int16, torch.int8)
 _MAX_DIMS = 6
@@ -35,6 +37,28 @@ def reduce_sums(values: Sequence[Tensor | float | int]) -> list[Any]:
     t = torch.tensor([float(v) for v in values], dtype=torch.float64, device=comm_device())
     dist.all_reduce(t)
     return [int(round(s)) if isinstance(v, int) else s for v, s in zip(values, t.tolist())]
+
+
+def sum_tensor(value: Tensor | None) -> Tensor | None:
+    """`value` summed over the ranks, zero-padded at the end of each dim to the largest shape (None: zeros)."""
+    header = torch.full((2 + _MAX_DIMS,), -1, dtype=torch.int64, device=comm_device())
+    if value is not None:
+        if value.ndim > _MAX_DIMS:
+            raise ConfigError(f"cannot sum metric tensors of {value.ndim} dims across ranks (at most {_MAX_DIMS}).")
+        header[0], header[1] = value.ndim, _DTYPES.index(value.dtype)
+        header[2 : 2 + value.ndim] = torch.tensor(value.shape, dtype=torch.int64)
+    headers = [torch.empty_like(header) for _ in range(dist.get_world_size())]
+    dist.all_gather(headers, header)
+    filled = [h.tolist() for h in headers if h[0] >= 0]
+    if not filled:
+        return None
+    ndim, dtype = filled[0][0], _DTYPES[filled[0][1]]
+    shape = [max(h[2 + d] for h in filled) for d in range(ndim)]
+    total = torch.zeros(shape, dtype=torch.float64, device=comm_device())
+    if value is not None:
+        total[tuple(slice(0, n) for n in value.shape)] = value.detach().to(comm_device(), torch.float64)
+    dist.all_reduce(total)
+    return total.to(dtype if value is None else value.dtype).to(value.device if value is not None else "cpu")
 
 
 def gather_rows(parts: list[Tensor]) -> list[Tensor]:
@@ -80,8 +104,11 @@ def check_reducible(metric: Any) -> None:
 def reduce_metric(metric: Any) -> None:
     """Replace the metric's local state by the state of the whole validation set."""
     sums = tuple(getattr(metric, "sum_states", ()))
-    if sums:
-        for name, value in zip(sums, reduce_sums([getattr(metric, n) for n in sums])):
-            setattr(metric, name, value)
+    numbers = [n for n in sums if isinstance(getattr(metric, n), (int, float))]
+    for name, value in zip(numbers, reduce_sums([getattr(metric, n) for n in numbers]) if numbers else []):
+        setattr(metric, name, value)
+    for name in sums:
+        if name not in numbers:
+            setattr(metric, name, sum_tensor(getattr(metric, name)))
     for name in getattr(metric, "cat_states", ()):
         setattr(metric, name, gather_rows(list(getattr(metric, name))))

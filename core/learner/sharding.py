@@ -9,7 +9,9 @@ per epoch implements `set_epoch(epoch)`; the Learner calls it before every train
 Without that method, `train` and `valid` must be torch DataLoaders over map-style datasets:
 training goes through a `DistributedSampler` (shuffled when the original loader shuffled, padded
 to equal shards so every rank steps the same number of times) and validation through a strided
-slice `rank::world_size` with nothing repeated, so reduced metrics are exact.
+slice `rank::world_size` with nothing repeated, so reduced metrics are exact. A loader with a
+sampler of its own (e.g. one drawing image pairs) keeps it: every rank draws the same keys from
+its seeded generator and takes every `world_size`-th one (`ShardedSampler`), padded for training.
 """
 
 from __future__ import annotations
@@ -19,12 +21,12 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
-from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, RandomSampler, Sampler
+from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, RandomSampler, Sampler, SequentialSampler
 
 from graftzoo.errors import ConfigError
 from graftzoo.learner.reduction import comm_device
 
-__all__ = ["ShardedLoaders", "StridedShard", "shard_loader", "shard_loaders"]
+__all__ = ["ShardedLoaders", "ShardedSampler", "StridedShard", "shard_loader", "shard_loaders"]
 
 
 class StridedShard(Sampler[int]):
@@ -38,6 +40,30 @@ class StridedShard(Sampler[int]):
 
     def __len__(self) -> int:
         return len(range(self.rank, self.n, self.world_size))
+
+
+class ShardedSampler(Sampler[Any]):
+    """Every `world_size`-th key of `base` (which must draw the same keys on every rank), from `rank`;
+    with `pad`, repeats the first keys so every rank yields `ceil(len(base) / world_size)`."""
+
+    def __init__(self, base: Sampler[Any], rank: int, world_size: int, pad: bool) -> None:
+        self.base, self.rank, self.world_size, self.pad = base, rank, world_size, pad
+
+    def __iter__(self) -> Iterator[Any]:
+        keys = list(self.base)
+        if self.pad and keys:
+            total = -(-len(keys) // self.world_size) * self.world_size
+            keys += (keys * (total // len(keys) + 1))[: total - len(keys)]
+        return iter(keys[self.rank :: self.world_size])
+
+    def __len__(self) -> int:
+        n = len(self.base)  # type: ignore[arg-type]
+        return -(-n // self.world_size) if self.pad else len(range(self.rank, n, self.world_size))
+
+    def set_epoch(self, epoch: int) -> None:
+        f = getattr(self.base, "set_epoch", None)
+        if callable(f):
+            f(epoch)
 
 
 class ShardedLoaders:
@@ -86,8 +112,10 @@ def shard_loader(dl: Any, rank: int, world_size: int, *, train: bool, seed: int 
             "cannot shard a DataLoader with a custom batch_sampler; give the data-loaders class a "
             "`distributed(rank, world_size)` method (see graftzoo.learner.sharding)."
         )
-    sampler: Sampler[int]
-    if train:
+    sampler: Sampler[Any]
+    if not isinstance(dl.sampler, (RandomSampler, SequentialSampler)):
+        sampler = ShardedSampler(dl.sampler, rank, world_size, pad=train)
+    elif train:
         sampler = DistributedSampler(
             dl.dataset, num_replicas=world_size, rank=rank, shuffle=isinstance(dl.sampler, RandomSampler), seed=seed
         )

@@ -164,7 +164,10 @@ def checks(out: Path) -> dict[str, Any]:
     # 5. loss curve with no BatchNorm, no shuffling: compared with one process at the same global batch
     res["same_batch_losses"] = same_batch_losses(out, bs=4)
 
-    # 6. clean refusals
+    # 6. the vision tasks: U-Net segmentation and Siamese pairs (a sampler of its own)
+    res["tasks"] = vision_tasks(out / "shared")
+
+    # 7. clean refusals
     try:
         with solo.distributed(sync_bn=True):
             solo.fit(1)
@@ -172,6 +175,31 @@ def checks(out: Path) -> dict[str, Any]:
     except ConfigError as exc:
         res["sync_bn_cpu"] = str(exc)
     return res
+
+
+def vision_tasks(path: Path) -> dict[str, Any]:
+    """Replicas and reduced validation of unet and siamese learners (xresnet18, random init, 32 px)."""
+    from graftzoo_vision.data.segmentation import SegmentationDataLoaders
+    from graftzoo_vision.data.siamese import SiameseDataLoaders
+    from graftzoo_vision.siamese_training import siamese_learner
+    from graftzoo_vision.unet_training import unet_learner
+
+    g = torch.Generator().manual_seed(0)
+    masks = torch.zeros(20, 32, 32, dtype=torch.long)
+    for i in range(20):
+        a = int(torch.randint(0, 20, (1,), generator=g))
+        masks[i, a : a + 6, 4:-4] = 1
+    images = (masks * 120 + torch.randint(0, 60, (20, 32, 32), generator=g)).to(torch.uint8)[:, None].expand(-1, 3, -1, -1).contiguous()
+    seg = SegmentationDataLoaders.from_tensors(images, masks, codes=["bg", "bar"], seed=0, size=32, bs=4)
+    labels = torch.arange(20) % 4
+    pairs = SiameseDataLoaders.from_tensors(images, labels, seed=0, size=32, bs=4, augment=False)
+    out: dict[str, Any] = {}
+    for name, learn in (("unet", unet_learner(seg, "vision/xresnet18", weights=None, path=path, quiet=True)),
+                        ("siamese", siamese_learner(pairs, "vision/xresnet18", weights=None, path=path, quiet=True))):
+        learn.fit(1, lr=1e-3)
+        out[name] = {"state": state(learn.model), "valid_in_fit": learn.recorder.values[-1][1:],
+                     "valid_alone": learn.validate()}
+    return out
 
 
 def same_batch_losses(out: Path, bs: int) -> list[float]:

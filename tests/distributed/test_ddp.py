@@ -79,6 +79,13 @@ def test_resume_from_checkpoint(ranks: Any) -> None:
     assert r0["resumed_state"] == r1["resumed_state"] != r0["state"]
 
 
+@pytest.mark.parametrize("task", ["unet", "siamese"])
+def test_vision_tasks_keep_replicas_identical_and_metrics_exact(ranks: Any, task: str) -> None:
+    t0, t1 = ranks[0]["tasks"][task], ranks[1]["tasks"][task]
+    assert t0["state"] == t1["state"]
+    assert t0["valid_in_fit"] == pytest.approx(t0["valid_alone"], abs=1e-6) and t0["valid_in_fit"] == t1["valid_in_fit"]
+
+
 def test_model_unwrapped_after_fit(ranks: Any) -> None:
     assert ranks[0]["wrapped_after_fit"] is False
 
