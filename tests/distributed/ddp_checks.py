@@ -24,6 +24,7 @@ from graftzoo.learner import distributed as ddp
 from graftzoo.metrics import F1Score, accuracy
 
 torch.set_num_threads(1)
+ARCH = os.environ.get("DDP_CHECKS_ARCH", "timm/test_convnext")  # the smallest registered CNN body
 
 
 class Task:
@@ -167,7 +168,10 @@ def checks(out: Path) -> dict[str, Any]:
     # 6. the vision tasks: U-Net segmentation and Siamese pairs (a sampler of its own)
     res["tasks"] = vision_tasks(out / "shared")
 
-    # 7. clean refusals
+    # 7. metric states reduced directly: rank 0 holds 7 samples, rank 1 holds 4 (or none)
+    res["metric_reduce"] = metric_reduce()
+
+    # 8. clean refusals
     try:
         with solo.distributed(sync_bn=True):
             solo.fit(1)
@@ -194,11 +198,36 @@ def vision_tasks(path: Path) -> dict[str, Any]:
     labels = torch.arange(20) % 4
     pairs = SiameseDataLoaders.from_tensors(images, labels, seed=0, size=32, bs=4, augment=False)
     out: dict[str, Any] = {}
-    for name, learn in (("unet", unet_learner(seg, "vision/xresnet18", weights=None, path=path, quiet=True)),
-                        ("siamese", siamese_learner(pairs, "vision/xresnet18", weights=None, path=path, quiet=True))):
+    for name, learn in (("unet", unet_learner(seg, ARCH, weights=None, path=path, quiet=True)),
+                        ("siamese", siamese_learner(pairs, ARCH, weights=None, path=path, quiet=True))):
         learn.fit(1, lr=1e-3)
         out[name] = {"state": state(learn.model), "valid_in_fit": learn.recorder.values[-1][1:],
                      "valid_alone": learn.validate()}
+    return out
+
+
+def metric_reduce() -> dict[str, list[float | None]]:
+    """[reduced over ranks, one process on every rank's data] for each metric."""
+    from graftzoo.learner.reduction import reduce_metric
+    from graftzoo.metrics import RMSE, AvgMetric, F1Score, RocAuc
+    from graftzoo_vision.segmentation import Dice, MeanIoU
+
+    g = torch.Generator().manual_seed(5)
+    cls = [(torch.randn(n, 3, generator=g), torch.randint(0, 3, (n,), generator=g)) for n in (7, 4)]
+    seg = [(torch.randn(n, 3, 6, 6, generator=g), torch.randint(0, 3, (n, 6, 6), generator=g)) for n in (3, 2)]
+    reg = [(torch.randn(n, generator=g), torch.randn(n, generator=g)) for n in (7, 4)]
+    cases = [(AvgMetric(accuracy), cls), (F1Score(), cls), (RocAuc(), cls), (RMSE(), reg), (Dice(), seg),
+             (MeanIoU(), seg), (MeanIoU(), seg[:1])]  # the last: rank 1 saw no batch at all
+    out = {}
+    for i, (make, chunks) in enumerate(cases):
+        mine, whole = type(make)(make.func) if isinstance(make, AvgMetric) else type(make)(), make
+        whole.reset()
+        for k, (p, t) in enumerate(chunks):
+            whole.accumulate(p, t)
+            if k == ddp.rank():
+                mine.accumulate(p, t)
+        reduce_metric(mine)
+        out[f"{i}:{make.name}"] = [mine.value, whole.value]
     return out
 
 

@@ -86,6 +86,13 @@ def test_vision_tasks_keep_replicas_identical_and_metrics_exact(ranks: Any, task
     assert t0["valid_in_fit"] == pytest.approx(t0["valid_alone"], abs=1e-6) and t0["valid_in_fit"] == t1["valid_in_fit"]
 
 
+def test_metric_states_reduce_to_the_one_process_value(ranks: Any) -> None:
+    for r in ranks[:2]:
+        assert len(r["metric_reduce"]) == 7
+        for name, (reduced, whole) in r["metric_reduce"].items():
+            assert whole is not None and reduced == pytest.approx(whole, abs=1e-12), name
+
+
 def test_model_unwrapped_after_fit(ranks: Any) -> None:
     assert ranks[0]["wrapped_after_fit"] is False
 
