@@ -69,9 +69,24 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     learn.fit(args.epochs, lr=1e-3, cbs=[timer])
     wall = time.perf_counter() - start
     world = ddp.world_size()
+    allreduce_ms = None
+    if world > 1:  # the bare cost of averaging one step's gradients (all parameters train here)
+        import torch.distributed as dist
+
+        grads = torch.zeros(sum(p.numel() for p in learn.model.parameters()), device=learn.device)
+        times = []
+        for _ in range(5):
+            dist.barrier()
+            t = time.perf_counter()
+            dist.all_reduce(grads)
+            if learn.device.type == "cuda":
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - t)
+        allreduce_ms = 1000 * statistics.median(times)
     samples = len(timer.times) * args.bs * world
     return {"world": world, "bs": args.bs, "steps": len(timer.times), "step_ms": 1000 * statistics.median(timer.times),
-            "samples_per_s": samples / wall, "device": str(learn.device)}
+            "samples_per_s": samples / wall, "device": str(learn.device), "allreduce_ms": allreduce_ms,
+            "params": sum(p.numel() for p in learn.model.parameters())}
 
 
 def launch(args: argparse.Namespace, bs: int, nproc: int, out: Path) -> dict[str, Any]:
@@ -116,7 +131,8 @@ def main() -> None:
         print(f"| {name} | {r['bs']} | {r['steps']} | {r['step_ms']:.1f} | {r['samples_per_s']:.1f} |")
     overhead = runs[1][1]["step_ms"] - runs[2][1]["step_ms"]
     speedup = runs[1][1]["samples_per_s"] / runs[0][1]["samples_per_s"]
-    print(f"\nDDP overhead per step: {overhead:.1f} ms; throughput {args.nproc} processes / 1 process: {speedup:.2f}x")
+    print(f"\nDDP overhead per step: {overhead:.1f} ms (of which a bare all-reduce of the {runs[1][1]['params'] / 1e6:.1f}M "
+          f"gradients: {runs[1][1]['allreduce_ms']:.1f} ms); throughput {args.nproc} processes / 1 process: {speedup:.2f}x")
 
 
 if __name__ == "__main__":

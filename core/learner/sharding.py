@@ -16,7 +16,7 @@ its seeded generator and takes every `world_size`-th one (`ShardedSampler`), pad
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sized
+from collections.abc import Iterable, Iterator, Sized
 from typing import Any
 
 import torch
@@ -46,7 +46,7 @@ class ShardedSampler(Sampler[Any]):
     """Every `world_size`-th key of `base` (which must draw the same keys on every rank), from `rank`;
     with `pad`, repeats the first keys so every rank yields `ceil(len(base) / world_size)`."""
 
-    def __init__(self, base: Sampler[Any], rank: int, world_size: int, pad: bool) -> None:
+    def __init__(self, base: Iterable[Any], rank: int, world_size: int, pad: bool) -> None:
         self.base, self.rank, self.world_size, self.pad = base, rank, world_size, pad
 
     def __iter__(self) -> Iterator[Any]:

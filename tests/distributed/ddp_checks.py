@@ -247,6 +247,7 @@ class FailOnRank1(Callback):
 def main() -> None:
     out, mode = Path(sys.argv[1]), sys.argv[2]
     ddp.init_from_env()
+    res: dict[str, Any]
     if mode == "single":
         res = {"same_batch_losses": same_batch_losses(out, bs=8)}
     elif mode == "fail":
