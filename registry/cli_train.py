@@ -146,12 +146,13 @@ def train(config: dict[str, dict[str, Any]]) -> int:
     torch.manual_seed(opts["seed"])
     section = {k: v for k, v in data.items() if k != "kind"}
     factory = import_attr(current().get("data", data["kind"]).factory)
-    dls = factory(section, bs=opts["bs"], seed=opts["seed"])
-    n_out = getattr(dls, "c", None)
-    if not n_out:
-        raise ConfigError(f"data kind {data['kind']!r} gave loaders without `c` (the number of outputs); the head cannot be sized.")
-    model = graft(model_cfg["arch"], model_cfg["head"], n_out=n_out, weights=_weights(model_cfg["weights"]),
-                  n_in=getattr(dls, "n_in", None), cut=model_cfg["cut"], head_kwargs=dict(model_cfg["head_kwargs"]))
+    with ddp.main_first():  # rank 0 fills the weight and data caches, then the others read them
+        dls = factory(section, bs=opts["bs"], seed=opts["seed"])
+        n_out = getattr(dls, "c", None)
+        if not n_out:
+            raise ConfigError(f"data kind {data['kind']!r} gave loaders without `c` (the number of outputs); the head cannot be sized.")
+        model = graft(model_cfg["arch"], model_cfg["head"], n_out=n_out, weights=_weights(model_cfg["weights"]),
+                      n_in=getattr(dls, "n_in", None), cut=model_cfg["cut"], head_kwargs=dict(model_cfg["head_kwargs"]))
     model.vocab = list(getattr(dls, "vocab", None) or []) or None
     stats, n_in = model.body.stats, getattr(dls, "n_in", None)
     if stats is not None and hasattr(dls, "normalize") and (n_in is None or len(stats[0]) == n_in or n_in == 1):

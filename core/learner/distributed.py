@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DDPCallback", "DistributedState", "barrier", "data_parallel", "env_world_size", "init_from_env",
-    "is_active", "is_main", "local_device", "lr_find_on_main", "on_main", "rank", "world_size",
+    "is_active", "is_main", "local_device", "lr_find_on_main", "main_first", "on_main", "rank", "world_size",
 ]
 
 T = TypeVar("T")
@@ -129,6 +129,16 @@ def on_main(fn: Callable[[], T], default: T) -> T:
     result = fn() if is_main() else default
     dist.barrier()
     return result
+
+
+@contextlib.contextmanager
+def main_first() -> Iterator[None]:
+    """Rank 0 runs the block first (filling download caches), the other ranks after it finished."""
+    if is_active() and not is_main():
+        dist.barrier()
+    yield
+    if is_active() and is_main():
+        dist.barrier()
 
 
 # -- per-fit wrapping -------------------------------------------------------------------------------

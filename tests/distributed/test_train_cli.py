@@ -91,19 +91,25 @@ def test_data_section_keys_are_checked_by_the_plugin(tmp_path: Path, image_folde
     assert not (tmp_path / "out").exists()  # nothing half-written
 
 
-def _top_label(head: Path, image: Path, capsys: pytest.CaptureFixture[str]) -> str:
+def _top_label(head: Path | str, image: Path, capsys: pytest.CaptureFixture[str]) -> str:
     capsys.readouterr()
     assert main(["predict", str(head), str(image), "--json"]) == 0
     return json.loads(capsys.readouterr().out)[0]["top_k"][0]["label"]
 
 
 @pytest.mark.slow
-def test_train_in_one_process(tmp_path: Path, image_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_train_in_one_process_then_push(
+    tmp_path: Path, image_folder: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRAFTZOO_HOME", str(tmp_path / "home"))  # the local hub lives there
     out = tmp_path / "out"
-    assert main(["train", str(write_config(tmp_path, image_folder, out)), "--epochs", "1"]) == 0
+    cfg = write_config(tmp_path, image_folder, out)
+    assert main(["train", str(cfg), "--epochs", "1", "--set", 'output.push="me/colours"']) == 0
+    assert "pushed local://me/colours@" in capsys.readouterr().out
     summary = json.loads((out / "train.json").read_text())
     assert summary["world_size"] == 1 and summary["metric_names"] == ["train_loss", "valid_loss", "accuracy"]
     assert _top_label(out / "head", image_folder / "valid" / "red" / "red_0.png", capsys) == "red"
+    assert _top_label("me/colours", image_folder / "valid" / "blue" / "blue_0.png", capsys) == "blue"
 
 
 @pytest.mark.slow
