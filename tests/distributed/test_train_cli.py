@@ -143,3 +143,22 @@ def test_train_under_torchrun_as_two_nodes(
     summary = json.loads((out / "train.json").read_text())
     assert summary["world_size"] == 2
     assert _top_label(out / "head", image_folder / "valid" / "blue" / "blue_0.png", capsys) == "blue"
+
+
+def test_vision_registers_its_data_sections(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "--kind", "data", "--json"]) == 0
+    names = {spec["name"]: spec["factory"] for spec in json.loads(capsys.readouterr().out)}
+    assert names["vision/image_folder"] == "graftzoo_vision.train_data:image_folder"
+    assert names["vision/image_names"] == "graftzoo_vision.train_data:image_names"
+    assert main(["info", "vision/image_names"]) == 0 and capsys.readouterr().out.startswith("kind          data")
+
+
+def test_image_names_section_labels_by_regex(tmp_path: Path, image_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from graftzoo_vision.train_data import image_names
+
+    dls = image_names({"path": str(image_folder / "train"), "pattern": r"^([a-z]+)_\d+\.png$", "size": 16}, bs=4, seed=0)
+    assert dls.vocab == ["blue", "red"] and len(dls.train_ds) + len(dls.valid_ds) == 16
+    with pytest.raises(ConfigError, match="data.pattern is missing"):
+        image_names({"path": str(image_folder)}, bs=4, seed=0)
+    with pytest.raises(ConfigError, match="data.size = '16': expected the square side"):
+        image_names({"path": str(image_folder), "pattern": "(x)", "size": "16"}, bs=4, seed=0)
