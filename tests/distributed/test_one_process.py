@@ -13,7 +13,7 @@ from graftzoo.errors import ConfigError
 from graftzoo.learner import Learner
 from graftzoo.learner.distributed import env_world_size, is_active, on_main
 from graftzoo.learner.reduction import check_reducible
-from graftzoo.learner.sharding import StridedShard, shard_loader
+from graftzoo.learner.sharding import ShardedSampler, StridedShard, shard_loader, shard_loaders
 from graftzoo.metrics import RMSE, F1Score, Metric, accuracy, as_metric
 
 
@@ -68,3 +68,23 @@ def test_explicit_distributed_needs_torchrun(tmp_path: Path) -> None:
     with learn.distributed(), pytest.raises(ConfigError, match="torchrun --nproc_per_node"):
         learn.fit(1)
     learn.fit(1)  # back to one process after the block
+
+
+def test_custom_sampler_keys_are_strided_and_padded_for_training() -> None:
+    keys = [(0, 1, True), (2, 3, False), (4, 5, True), (6, 7, False), (8, 9, True)]
+    train = [list(ShardedSampler(keys, r, 2, pad=True)) for r in range(2)]
+    valid = [list(ShardedSampler(keys, r, 2, pad=False)) for r in range(2)]
+    assert train == [[keys[0], keys[2], keys[4]], [keys[1], keys[3], keys[0]]]  # equal lengths: padded
+    assert valid == [[keys[0], keys[2], keys[4]], [keys[1], keys[3]]] and sorted(sum(valid, [])) == sorted(keys)
+
+
+def test_a_loaders_own_distributed_hook_is_used() -> None:
+    class Sliced:
+        train, valid = [1, 2, 3, 4], [5, 6]
+
+        def distributed(self, rank: int, world_size: int) -> Dls:
+            shard = Dls()
+            shard.train, shard.valid = self.train[rank::world_size], self.valid[rank::world_size]  # type: ignore[assignment]
+            return shard
+
+    assert shard_loaders(Sliced(), 1, 2).train == [2, 4]
