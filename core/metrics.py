@@ -85,9 +85,16 @@ def metric_name(func: Callable[..., Any]) -> str:
 
 
 class Metric:
-    """Base of corpus-level metrics: `reset()`, `accumulate(pred, targ)`, `value`, `name`."""
+    """Base of corpus-level metrics: `reset()`, `accumulate(pred, targ)`, `value`, `name`.
+
+    Under data-parallel training each rank accumulates its shard; `sum_states` names the
+    attributes summed across ranks and `cat_states` the lists of tensors concatenated across
+    ranks, before `value` is read (see `graftzoo.learner.reduction`).
+    """
 
     name: str = "metric"
+    sum_states: tuple[str, ...] = ()
+    cat_states: tuple[str, ...] = ()
 
     def reset(self) -> None:
         raise NotImplementedError
@@ -105,6 +112,8 @@ class Metric:
 
 class AvgMetric(Metric):
     """Average of a plain metric function over batches, weighted by batch size (no syncs)."""
+
+    sum_states = ("total", "count")
 
     def __init__(self, func: Callable[[Tensor, Tensor], Tensor]) -> None:
         self.func, self.name = func, metric_name(func)
@@ -137,6 +146,8 @@ def as_metric(m: Any) -> Metric:
 
 class _Gather(Metric):
     """Keeps (decoded) predictions and targets of every batch for a corpus-level value."""
+
+    cat_states = ("preds", "targs")
 
     def reset(self) -> None:
         self.preds: list[Tensor] = []
@@ -291,6 +302,7 @@ class RMSE(Metric):
     """Root mean squared error over the whole set (exact, unlike averaging `rmse`)."""
 
     name = "rmse"
+    sum_states = ("sq", "n")
 
     def __init__(self) -> None:
         self.reset()

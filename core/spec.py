@@ -104,6 +104,15 @@ class PreprocessorSpec(FactorySpec):
 
 
 @dataclass(frozen=True)
+class DataSpec(FactorySpec):
+    """A registered data section of `graftzoo train`: `factory(section, *, bs, seed) -> DataLoaders`.
+
+    `section` is the config's `[data]` table without its `kind`; the factory checks its keys
+    (a `ConfigError` naming `data.<key>` and the allowed values) and builds the loaders.
+    """
+
+
+@dataclass(frozen=True)
 class SchemeSpec(SpecDict):
     """Something registered to serve the references that start with `scheme`."""
 
@@ -133,6 +142,7 @@ SPEC_CLASSES: dict[str, type] = {
     "hubs": HubSpec,
     "cuts": CutSpec,
     "preprocessors": PreprocessorSpec,
+    "data": DataSpec,
 }
 
 

@@ -12,6 +12,7 @@ from graftzoo.registry.cli_artifacts import ARTIFACT_COMMANDS, add_artifact_comm
 from graftzoo.spec import SPEC_CLASSES
 
 KIND_CHOICES = tuple(SPEC_CLASSES)
+from graftzoo.registry.cli_train import add_train_command, cmd_train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=None)
 
     add_artifact_commands(sub)
+    add_train_command(sub)
     return parser
 
 
@@ -133,7 +135,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return int(run_demo(out=args.out, epochs=args.epochs))
 
 
-COMMANDS = {"list": cmd_list, "info": cmd_info, "plugins": cmd_plugins, "demo": cmd_demo, **ARTIFACT_COMMANDS}
+COMMANDS = {"list": cmd_list, "info": cmd_info, "plugins": cmd_plugins, "demo": cmd_demo, **ARTIFACT_COMMANDS, "train": cmd_train}
 
 
 def _arch_row(spec: Any) -> list[str]:

@@ -18,7 +18,7 @@ def describe(registry: Registry, name: str) -> dict[str, Any]:
         except UnknownNameError as exc:
             first_error = first_error or exc
             continue
-        return _describe_arch(spec) if kind == "archs" else {"kind": kind[:-1], **spec.to_dict()}
+        return _describe_arch(spec) if kind == "archs" else {"kind": kind.removesuffix("s"), **spec.to_dict()}
     assert first_error is not None
     raise first_error
 

@@ -8,7 +8,7 @@ from typing import Collection, Mapping
 
 from graftzoo.errors import AmbiguousNameError, UnknownNameError
 
-KIND_WORDS = {"archs": "arch", "heads": "head", "tasks": "task", "weights": "weight source", "hubs": "hub", "commands": "command", "cuts": "cut", "preprocessors": "preprocessor"}
+KIND_WORDS = {"archs": "arch", "heads": "head", "tasks": "task", "weights": "weight source", "hubs": "hub", "commands": "command", "cuts": "cut", "preprocessors": "preprocessor", "data": "data section"}
 
 
 def namespace_preference() -> tuple[str, ...]:

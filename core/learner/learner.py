@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 from graftzoo.data_protocol import dls_attr
 from graftzoo.errors import ConfigError
-from graftzoo.learner import checkpoint, inference, lr_find as _lr_find
+from graftzoo.learner import checkpoint, distributed, inference, lr_find as _lr_find
 from graftzoo.learner.callback import Callback
 from graftzoo.learner.freezing import freeze_groups
 from graftzoo.learner.hypers import set_hyper
@@ -30,8 +30,8 @@ __all__ = ["Learner", "default_device"]
 
 
 def default_device() -> torch.device:
-    """CUDA when available, else CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """CUDA when available (`cuda:LOCAL_RANK` under torchrun), else CPU."""
+    return distributed.local_device()
 
 
 def _identity(x: Tensor) -> Tensor:
@@ -98,6 +98,8 @@ class Learner(TrainLoop):
         self.recorder = Recorder()
         self.resume_epoch = 0
         self.add_cbs([NanGuard(), self.recorder, ProgressCallback(), *(cbs or [])])
+        self.dist = distributed.DistributedState()
+        distributed.init_from_env()  # under torchrun: join the process group (see distributed())
         self.to(default_device() if device is None else device)
 
     # -- device & precision ----------------------------------------------------------
@@ -157,6 +159,23 @@ class Learner(TrainLoop):
         """Make every group trainable."""
         self.freeze_to(0)
 
+    # -- data parallel ---------------------------------------------------------------
+    @contextlib.contextmanager
+    def distributed(self, sync_bn: bool = False, find_unused_parameters: bool = False) -> Iterator[Learner]:
+        """Train data-parallel inside the `with` block (automatic under torchrun; this sets options).
+
+        Every fit wraps the model in DistributedDataParallel after freezing took effect, shards the
+        data, reduces losses and metrics across ranks, and lets rank 0 alone print and write.
+        `sync_bn` converts BatchNorm to SyncBatchNorm (CUDA only); without it, BatchNorm running
+        statistics are averaged across ranks after every epoch. Outside torchrun, fit raises.
+        """
+        old = self.dist
+        self.dist = distributed.DistributedState(sync_bn, find_unused_parameters, explicit=True, epochs_done=old.epochs_done)
+        try:
+            yield self
+        finally:
+            self.dist = distributed.DistributedState(epochs_done=self.dist.epochs_done)
+
     # -- training --------------------------------------------------------------------
     def fit(
         self, n_epoch: int, lr: LR | None = None, wd: float | None = None,
@@ -207,8 +226,12 @@ class Learner(TrainLoop):
         plot_path: str | Path | None = None,
     ) -> Any:
         """Learning-rate range test; returns SuggestedLRs(valley=..., minimum=..., ...) and leaves
-        weights and optimizer state as they were. See `graftzoo.learner.lr_find.lr_find`."""
-        return _lr_find.lr_find(self, start_lr, end_lr, num_it, stop_div, show_plot, suggest_funcs, plot_path)
+        weights and optimizer state as they were. See `graftzoo.learner.lr_find.lr_find`.
+        Under DDP it runs on rank 0 alone and every rank gets its suggestions."""
+        def run() -> Any:
+            return _lr_find.lr_find(self, start_lr, end_lr, num_it, stop_div, show_plot, suggest_funcs, plot_path)
+
+        return distributed.lr_find_on_main(self, run, suggest_funcs) if distributed.is_active() else run()
 
     # -- evaluation ------------------------------------------------------------------
     def validate(self, dl: Any = None) -> list[float | None]:
@@ -233,13 +256,14 @@ class Learner(TrainLoop):
         """Save the trained head as an artifact folder (see `graftzoo.artifacts.save_head`)."""
         from graftzoo.artifacts import save_head
 
-        return save_head(self, folder, **kwargs)
+        return distributed.on_main(lambda: save_head(self, folder, **kwargs), Path(folder))  # rank 0 writes
 
     def push_head(self, repo_id: str, hub: str | None = None, private: bool = False, commit_message: str | None = None) -> Any:
         """Save the head and push it to a hub in one commit (the local hub unless `hub` or an `hf://` repo says otherwise)."""
         from graftzoo.artifacts import push_head
 
-        return push_head(self, repo_id, hub=hub, private=private, commit_message=commit_message)
+        push = lambda: push_head(self, repo_id, hub=hub, private=private, commit_message=commit_message)  # noqa: E731
+        return distributed.on_main(push, None)  # rank 0 pushes; other ranks get None
 
     # -- checkpoints -----------------------------------------------------------------
     def _file(self, name: str | Path) -> Path:
@@ -247,11 +271,16 @@ class Learner(TrainLoop):
         return p if p.suffix == ".safetensors" else p.with_name(p.name + ".safetensors")
 
     def save(self, name: str | Path, with_opt: bool = True) -> Path:
-        """Write model (and optimizer) state to `path/model_dir/name.safetensors` atomically.
+        """Write model (and optimizer) state to `path/model_dir/name.safetensors` atomically
+        (under DDP: rank 0 writes, every rank waits until it has).
 
         Saved during a fit, the checkpoint also records how many epochs of it were done."""
         position = {"epochs_done": self.epochs_done, "n_epoch": self.n_epoch} if self.in_fit else None
-        return checkpoint.save_checkpoint(self._file(name), self.model, self.opt if with_opt else None, position=position)
+
+        def write() -> Path:
+            return checkpoint.save_checkpoint(self._file(name), self.model, self.opt if with_opt else None, position=position)
+
+        return distributed.on_main(write, self._file(name))
 
     def load(self, name: str | Path, with_opt: bool = True, strict: bool = True) -> Learner:
         """Restore what `save` wrote (the optimizer is created if needed); a damaged file changes nothing.

@@ -27,6 +27,7 @@ from graftzoo.learner.callback import (
     CancelValidException,
     handles,
 )
+from graftzoo.learner.distributed import data_parallel
 from graftzoo.learner.mixed_precision import Precision
 from graftzoo.data_protocol import dls_attr
 
@@ -86,6 +87,7 @@ class TrainLoop:
         self.pred: Any = None
         self._loss: Tensor | None = None
         self._loss_value: float | None = None
+        self.wrapped_model: torch.nn.Module | None = None  # the DDP wrapper during a distributed fit
 
     # -- callbacks -------------------------------------------------------------------
     def _rebuild_dispatch(self) -> None:
@@ -177,8 +179,9 @@ class TrainLoop:
         self.xb, self.yb = xb, (batch[-1],)
 
     def _do_one_batch(self) -> None:
+        model = self.wrapped_model if self.training and self.wrapped_model is not None else self.model
         with self.precision.autocast(self.device.type):
-            self.pred = self.model(*self.xb)
+            self.pred = model(*self.xb)
             for h in self._ev["after_pred"]:
                 h()
             self.loss = self.loss_func(self.pred, *self.yb)
@@ -258,10 +261,11 @@ class TrainLoop:
         self.n_epoch, self.epoch, self.train_iter, self.pct_train = n_epoch, start_epoch, 0, start_epoch / n_epoch
         self.start_epoch, self.epochs_done, self.in_fit = start_epoch, start_epoch, True
         self.opt.zero_grad(set_to_none=True)  # type: ignore[union-attr]
-        try:
-            self._with_events(self._do_fit, "fit", CancelFitException)
-        finally:
-            self._end_cleanup()
+        with data_parallel(self):  # type: ignore[arg-type]  # no-op in one process
+            try:
+                self._with_events(self._do_fit, "fit", CancelFitException)
+            finally:
+                self._end_cleanup()
 
     def _end_cleanup(self) -> None:
         self.dl, self.xb, self.yb, self.pred, self.loss = None, (), (), None, None

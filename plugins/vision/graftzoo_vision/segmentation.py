@@ -41,6 +41,8 @@ class ConfusionMetric(Metric):
     is the number of output maps (2 for a single binary map), grown if a target is larger.
     """
 
+    sum_states = ("cm",)  # data-parallel validation sums the ranks' matrices (graftzoo.learner.reduction)
+
     def __init__(self, ignore_index: int | None = None) -> None:
         self.ignore_index = ignore_index
         self.reset()
