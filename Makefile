@@ -1,4 +1,4 @@
-# graftzoo developer commands. `make demo` runs the main job, `make test` runs every test.
+# graftzoo developer commands. `make demo` runs the main job, `make test` type-checks, then runs every test.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 STAMP := $(VENV)/.graftzoo-installed
 
-.PHONY: install test test-fast demo bench clean
+.PHONY: install typecheck test test-fast demo bench clean
 
 install: $(STAMP)
 
@@ -18,10 +18,14 @@ $(STAMP): pyproject.toml requirements-pins.txt $(wildcard plugins/*/pyproject.to
 	$(PIP) install --quiet --no-build-isolation -r requirements-pins.txt -e ".[test,hub,plots,progress]" $(addprefix -e ,$(PLUGINS))
 	touch $(STAMP)
 
-test: install
+# mypy over core, registry and every plugins/*/ package (settings: pyproject.toml [tool.mypy]).
+typecheck: install
+	$(PY) tools/typecheck.py
+
+test: typecheck
 	$(PY) -m pytest -q tests plugins $(PYTEST_ARGS)
 
-test-fast: install
+test-fast: typecheck
 	$(PY) -m pytest -q -m "not slow" tests plugins $(PYTEST_ARGS)
 
 demo: install
@@ -31,4 +35,4 @@ bench: install
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) demo_output
+	rm -rf $(VENV) demo_output .typecheck .mypy_cache

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import torch
-from torch import nn
 
 from graftzoo.artifacts.header import TensorEntry
 from graftzoo.artifacts.tensors import BODY_PREFIX, HEAD_PREFIX
 from graftzoo.body import Body
 from graftzoo.errors import ArtifactError, GraftzooError, UnknownNameError
 from graftzoo.model_config import ModelConfig
+
+if TYPE_CHECKING:
+    from graftzoo.grafting import GraftedModel
 
 
 def model_config(config: dict[str, Any], weights: str | None) -> ModelConfig:
@@ -39,7 +41,7 @@ def resolve_specs(config: dict[str, Any], folder: Path) -> tuple[Any, Any, Any]:
     return found[0], found[1], found[2]
 
 
-def build_model(config: dict[str, Any], weights: str | None, entries: dict[str, TensorEntry], folder: Path) -> nn.Module:
+def build_model(config: dict[str, Any], weights: str | None, entries: dict[str, TensorEntry], folder: Path) -> GraftedModel:
     """Body from `weights`, head sized on the meta device and checked against `entries`, then built.
 
     A body saved without a weight source must be stored whole: every body tensor is required then.
@@ -52,7 +54,7 @@ def build_model(config: dict[str, Any], weights: str | None, entries: dict[str, 
         _check_shapes(body_shapes, entries, BODY_PREFIX, folder, every_key=config["body_weights"] is None)
 
     try:
-        model: nn.Module = assemble(model_config(config, weights), before_head=check_before_head)
+        model: GraftedModel = assemble(model_config(config, weights), before_head=check_before_head)
     except ArtifactError:
         raise
     except UnknownNameError as exc:
