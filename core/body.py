@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import torch
 from torch import nn
@@ -11,7 +11,7 @@ from graftzoo.errors import ConfigError
 from graftzoo.inputs import InputSpec
 from graftzoo.spec import ArchSpec, Stats
 
-BodySplit = Callable[[nn.Module], list[list[nn.Module]]]
+BodySplit = Callable[[nn.Module], Sequence[Sequence[nn.Module | nn.Parameter]]]  # groups of modules or parameters
 
 
 class Body(nn.Module):
@@ -120,7 +120,7 @@ class Body(nn.Module):
             ]
 
 
-def stage_children(net: nn.Sequential) -> list[tuple[str, nn.Module]]:
+def stage_children(net: nn.Module) -> list[tuple[str, nn.Module]]:
     """The children a sequential body runs in order, looking through a lone Sequential child
     (torchvision's `features` of densenet, vgg, efficientnet, ...): dotted names, forward order."""
     children = list(net.named_children())

@@ -47,6 +47,6 @@ def adapt_first_conv(net: nn.Module, n_in: int, pretrained: bool) -> None:
             else:
                 new.weight[:, : weight.shape[1]].copy_(weight[:, :n_in])
                 new.weight[:, weight.shape[1]:].zero_()
-            if old.bias is not None:
+            if old.bias is not None and new.bias is not None:  # new is a copy of old: both or neither
                 new.bias.copy_(old.bias)
     setattr(parent, attr, new)

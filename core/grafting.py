@@ -12,6 +12,7 @@ from graftzoo.building import arch_spec, body_inputs, create_body, weights_ref
 from graftzoo.head import Head
 from graftzoo.inputs import InputSpec
 from graftzoo.model_config import ModelConfig
+from graftzoo.spec import ArchSpec
 from graftzoo.splitter import Splitter, check_split
 from graftzoo.task import Task
 

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from graftzoo.body import Body
 from graftzoo.errors import ConfigError
 
 
@@ -25,7 +26,7 @@ class Head(nn.Module):
     def graft_forward(self, body: nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
         return self(body(*inputs))
 
-    def split(self, body: nn.Module) -> list[list[nn.Parameter]]:
+    def split(self, body: Body) -> list[list[nn.Parameter]]:
         """Parameter groups of body and head together: the body's groups, then the head as one group.
 
         Heads that train the body differently override this (siamese keeps the encoder as one group).

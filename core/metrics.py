@@ -271,8 +271,8 @@ class RocAuc(_Gather):
     def value(self) -> float | None:
         if not self.preds:
             return None
-        p, t = self._cat()
-        p, t = p.double().numpy(), t.reshape(-1).long().numpy()
+        pred, targ = self._cat()
+        p, t = pred.double().numpy(), targ.reshape(-1).long().numpy()
         if p.ndim == 1:
             return _binary_auc(p, t)
         if p.shape[1] == 2:

@@ -36,7 +36,7 @@ def fingerprint_state_dict(state: Mapping[str, torch.Tensor]) -> str:
         shape = ",".join(str(d) for d in tensor.shape)
         digest.update(f"{key}\0{dtype}\0{shape}\0".encode())
         if tensor.numel():
-            digest.update(memoryview(tensor.reshape(-1).view(torch.uint8).numpy()))
+            digest.update(tensor.reshape(-1).view(torch.uint8).numpy().data)  # .data: the array's bytes as a memoryview, no copy
     return PREFIX + digest.hexdigest()
 
 

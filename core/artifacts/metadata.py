@@ -7,19 +7,20 @@ import platform
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
-from typing import Any, Sequence
-
-from torch import nn
+from typing import TYPE_CHECKING, Any, Sequence
 
 from graftzoo.errors import ArtifactError
 from graftzoo.data_protocol import dls_attr
+
+if TYPE_CHECKING:
+    from graftzoo.grafting import GraftedModel
 
 
 @dataclass
 class Provenance:
     """The model to save and what is known about how it was trained."""
 
-    model: nn.Module
+    model: GraftedModel
     classes: list[str] | None = None
     vocab: list[str] | None = None
     metrics: dict[str, float | None] = field(default_factory=dict)
@@ -29,10 +30,11 @@ class Provenance:
 
 def provenance(obj: Any, *, metrics: dict[str, Any] | None = None, vocab: Sequence[Any] | None = None) -> Provenance:
     """Read a GraftedModel, or a Learner (`.model`, `.dls` with `vocab` and `preprocessor`, `.recorder`)."""
+    from graftzoo.grafting import GraftedModel
     from graftzoo.preprocessor import model_preprocessor
 
     model = getattr(obj, "model", obj)
-    if not isinstance(model, nn.Module) or not hasattr(model, "config") or not hasattr(model, "body"):
+    if not isinstance(model, GraftedModel):
         raise ArtifactError(
             f"save_head needs a model made by graftzoo.graft (or a Learner holding one), got {type(model).__name__}"
         )
@@ -47,8 +49,9 @@ def provenance(obj: Any, *, metrics: dict[str, Any] | None = None, vocab: Sequen
         preprocessor=model_preprocessor(model, dls),
     )
     recorder = getattr(obj, "recorder", None)
-    if getattr(recorder, "values", None):
-        prov.training["epochs"] = len(recorder.values)
+    values = getattr(recorder, "values", None)
+    if values:
+        prov.training["epochs"] = len(values)
     if hasattr(obj, "train_bn"):
         prov.training["train_bn"] = bool(obj.train_bn)
     return prov

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import torch
-from torch import nn
 
 from graftzoo.artifacts.header import TensorEntry
 from graftzoo.artifacts.tensors import BODY_PREFIX, HEAD_PREFIX
@@ -14,6 +13,9 @@ from graftzoo.body import Body
 from graftzoo.errors import ArtifactError, GraftzooError, UnknownNameError
 from graftzoo.model_config import ModelConfig
 from graftzoo.spec import ArchSpec
+
+if TYPE_CHECKING:
+    from graftzoo.grafting import GraftedModel
 
 
 def model_config(config: dict[str, Any], weights: str | None) -> ModelConfig:
@@ -42,7 +44,7 @@ def resolve_specs(config: dict[str, Any], folder: Path) -> tuple[Any, Any, Any]:
 
 def build_model(
     config: dict[str, Any], weights: str | None, entries: dict[str, TensorEntry], folder: Path, arch: ArchSpec | None = None
-) -> nn.Module:
+) -> GraftedModel:
     """Body from `weights`, head sized on the meta device and checked against `entries`, then built.
 
     A body saved without a weight source must be stored whole: every body tensor is required then.
@@ -55,7 +57,7 @@ def build_model(
         _check_shapes(body_shapes, entries, BODY_PREFIX, folder, every_key=config["body_weights"] is None)
 
     try:
-        model: nn.Module = assemble(model_config(config, weights), arch=arch, before_head=check_before_head)
+        model: GraftedModel = assemble(model_config(config, weights), arch=arch, before_head=check_before_head)
     except ArtifactError:
         raise
     except UnknownNameError as exc:

@@ -53,7 +53,7 @@ class HfHub:
         returns the current head, as the Hub itself does. `private` only applies to a new repo;
         a branch other than `main` is created from `main` if missing.
         """
-        from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
+        from huggingface_hub import CommitOperation, CommitOperationAdd, CommitOperationDelete, HfApi
 
         validate_repo_id(repo_id)
         validate_revision(revision)
@@ -74,7 +74,7 @@ class HfHub:
             parent = api.repo_info(repo_id, revision=revision).sha
             remote = set(api.list_repo_files(repo_id, revision=parent))
             local = {rel for rel, _ in files}
-            operations = [CommitOperationDelete(path) for path in sorted(remote - local - {_GIT_ATTRIBUTES})]
+            operations: list[CommitOperation] = [CommitOperationDelete(path) for path in sorted(remote - local - {_GIT_ATTRIBUTES})]
             operations += [CommitOperationAdd(path_in_repo=rel, path_or_fileobj=str(path)) for rel, path in files]
             # create_commit (not upload_folder): with hf_xet installed, upload_folder may split a
             # large folder into several commits; an artifact must appear all at once or not at all.

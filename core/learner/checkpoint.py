@@ -169,7 +169,9 @@ def saved_position(path: str | Path) -> dict[str, int]:
     except (SafetensorError, OSError, ValueError, RecursionError) as exc:
         raise GraftzooError(f"cannot read the checkpoint {path} ({exc}); save it again.") from exc
     position = meta.get("position") if isinstance(meta, dict) else None
-    valid = isinstance(position, dict) and all(
+    if not isinstance(position, dict):
+        return {}
+    valid = all(
         isinstance(position.get(k), int) and not isinstance(position.get(k), bool) and position[k] >= 0 for k in ("epochs_done", "n_epoch")
     )
     return dict(position) if valid else {}

@@ -7,7 +7,7 @@ import math
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -89,6 +89,7 @@ class LRFinder(Callback):
         self.best_loss = math.inf
 
     def before_batch(self) -> None:
+        assert self.learn.opt is not None, "fit creates the optimizer before the first batch"
         set_hyper(self.learn.opt, "lr", sched_exp(self.start_lr, self.end_lr, self.learn.train_iter / self.num_it))
 
     def after_batch(self) -> None:
@@ -107,7 +108,7 @@ class LRFinder(Callback):
         raise CancelValidException()
 
 
-def plot_lr_find(lrs: Sequence[float], losses: Sequence[float], path: str | Path, points: dict[str, tuple[float, float]]) -> Path:
+def plot_lr_find(lrs: Sequence[float] | np.ndarray, losses: Sequence[float] | np.ndarray, path: str | Path, points: dict[str, tuple[float, float]]) -> Path:
     """Save loss against lr (log scale) with the suggestions marked, as a PNG."""
     fig, ax = new_axes()
     ax.plot(lrs, losses)
@@ -122,7 +123,9 @@ def plot_lr_find(lrs: Sequence[float], losses: Sequence[float], path: str | Path
 
 
 def _suggest(lrs: np.ndarray, losses: np.ndarray, num_it: int, funcs: Sequence[str | Suggestion]) -> tuple[Any, dict[str, tuple[float, float]]]:
-    names, values, points = [], [], {}
+    names: list[str] = []
+    values: list[float] = []
+    points: dict[str, tuple[float, float]] = {}
     for f in funcs:
         if isinstance(f, str):
             if f not in SUGGESTIONS:
@@ -134,7 +137,9 @@ def _suggest(lrs: np.ndarray, losses: np.ndarray, num_it: int, funcs: Sequence[s
         names.append(name)
         values.append(value)
         points[name] = point
-    return namedtuple("SuggestedLRs", names)(*values), points
+    # fields known only at run time: typeshed types such a namedtuple as a plain tuple class
+    suggested_lrs = cast(Callable[..., Any], namedtuple("SuggestedLRs", names))
+    return suggested_lrs(*values), points
 
 
 def lr_find(
@@ -154,10 +159,9 @@ def lr_find(
     PNG at `plot_path` (default `learn.path / "lr_find.png"`).
     """
     had_opt = learn.opt is not None
-    if not had_opt:
-        learn.create_opt()
+    opt = learn.opt if learn.opt is not None else learn.create_opt()
     model_state = {k: v.detach().clone() for k, v in learn.model.state_dict().items()}
-    opt_state = copy.deepcopy(learn.opt.state_dict())
+    opt_state = copy.deepcopy(opt.state_dict())
     n_epoch = num_it // max(len(learn.dls.train), 1) + 1
     guards = [cb for cb in learn.cbs if isinstance(cb, NanGuard)]
     finder = LRFinder(start_lr, end_lr, num_it, stop_div)
@@ -166,8 +170,9 @@ def lr_find(
             learn.fit(n_epoch, cbs=[finder])
     finally:
         learn.model.load_state_dict(model_state)
-        learn.opt.load_state_dict(opt_state)
-        learn.opt.zero_grad(set_to_none=True)
+        opt = learn.opt or opt  # fit keeps the optimizer it was given
+        opt.load_state_dict(opt_state)
+        opt.zero_grad(set_to_none=True)
         if not had_opt:
             learn.opt = None
     if not suggest_funcs:

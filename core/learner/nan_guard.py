@@ -54,6 +54,7 @@ class NanGuard(Callback):
         if math.isfinite(v):
             return
         self._restore_buffers()
+        assert learn.opt is not None, "fit creates the optimizer before the first batch"
         lrs = [g["lr"] for g in learn.opt.param_groups]
         lr_text = ", ".join(f"{float(lr):.3g}" for lr in lrs)
         raise TrainingError(

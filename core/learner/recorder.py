@@ -61,7 +61,7 @@ class Recorder(Callback):
         self.valid_values = []
 
     def before_validate(self) -> None:
-        self._vloss: Tensor | float = 0.0
+        self._vloss = 0.0
         self._vcount = 0
         for m in self.learn.metrics:
             m.reset()
@@ -76,6 +76,7 @@ class Recorder(Callback):
             self.raw_losses.append(v)
             self.losses.append(self.smooth_loss)
             opt = learn.opt
+            assert opt is not None, "fit creates the optimizer before the first batch"
             self.lrs.append(opt.param_groups[-1]["lr"])
             self.moms.append(get_hyper(opt, "mom"))
             return

@@ -100,10 +100,12 @@ class ParamScheduler(Callback):
     def before_batch(self) -> None:
         pct = self.learn.pct_train
         opt = self.learn.opt
+        assert opt is not None, "fit creates the optimizer before the first batch"
         for name, sched in self.scheds.items():
             set_hyper(opt, name, sched(pct))
 
     def after_batch(self) -> None:
         opt = self.learn.opt
+        assert opt is not None, "fit creates the optimizer before the first batch"
         for name, values in self.hps.items():
             values.append(get_hyper(opt, name))

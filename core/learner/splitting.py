@@ -29,13 +29,14 @@ def resolve_param_groups(model: nn.Module, splitter: Splitter | None) -> tuple[l
     GraftedModel has one: body groups then head groups); else one group of all
     parameters. Split groups are checked with `check_param_groups`.
     """
+    param_groups = getattr(model, "param_groups", None)
     if splitter is not None:
-        groups, source = splitter(model), "the splitter"
-    elif callable(getattr(model, "param_groups", None)):
-        groups, source = model.param_groups(), f"{type(model).__name__}.param_groups()"
+        raw, source = splitter(model), "the splitter"
+    elif callable(param_groups):
+        raw, source = param_groups(), f"{type(model).__name__}.param_groups()"
     else:
         return [list(model.parameters())], False
-    groups = [_as_params(g) for g in groups]
+    groups = [_as_params(g) for g in raw]
     check_param_groups(model, groups, source)
     return groups, True
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from graftzoo.errors import ConfigError
+from graftzoo_timm.listing import pretrained_cfg
 from graftzoo_timm.probe import POOLED, probe_model
 
 
@@ -17,11 +18,12 @@ def describe(name: str) -> dict[str, Any]:
     import timm
     import torch
 
-    cfg = timm.models.get_pretrained_cfg(name)
+    cfg = pretrained_cfg(name)
     with torch.device("meta"):
         model = timm.create_model(name, pretrained=False)
+    channels, height, width = cfg.input_size
     try:
-        probe = probe_model(model, tuple(cfg.input_size), int(cfg.input_size[-1]))
+        probe = probe_model(model, (channels, height, width), int(width))
     except ConfigError:
         features = getattr(model, "num_features", None)
         return {"num_features": int(features)} if isinstance(features, int) else {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -11,7 +13,7 @@ class TimmFeatureMap(nn.Module):
 
     def __init__(self, model: nn.Module, channels_last: bool = False) -> None:
         super().__init__()
-        self.model = model
+        self.model: Any = model  # a timm model: forward_features and forward_head are not nn.Module's
         self.channels_last = channels_last
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -24,7 +26,7 @@ class TimmPooled(nn.Module):
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
-        self.model = model
+        self.model: Any = model  # a timm model: forward_features and forward_head are not nn.Module's
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model.forward_head(self.model.forward_features(x), pre_logits=True)

@@ -6,9 +6,12 @@ time of `import timm`. The registry caches the result per set of installed plugi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graftzoo_timm.overrides import arch_defaults
+
+if TYPE_CHECKING:
+    from timm.models import PretrainedCfg
 
 STEPS = {
     "factory": "graftzoo_timm.body:create_model",
@@ -33,11 +36,17 @@ def arch_entries() -> list[dict[str, Any]]:
     return entries
 
 
-def arch_entry(name: str, family: str | None) -> dict[str, Any]:
-    """The arch entry of timm model `name`, from its default pretrained config."""
-    from timm.models import get_pretrained_cfg
+def pretrained_cfg(name: str) -> PretrainedCfg:
+    """timm's default pretrained config of model `name`; timm's defaults for an arch registered without one."""
+    from timm.models import PretrainedCfg, get_pretrained_cfg
 
     cfg = get_pretrained_cfg(name)
+    return cfg if cfg is not None else PretrainedCfg()
+
+
+def arch_entry(name: str, family: str | None) -> dict[str, Any]:
+    """The arch entry of timm model `name`, from its default pretrained config."""
+    cfg = pretrained_cfg(name)
     entry: dict[str, Any] = {
         "name": name,
         "factory": FACTORY,

@@ -63,7 +63,7 @@ class _ProbeNet(nn.Module):
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
-        self.model = model
+        self.model: Any = model  # a timm model: forward_features and forward_head are not nn.Module's
 
     def forward(self, x: torch.Tensor) -> tuple[Any, Any, set[str], set[str]]:
         names_by_id: dict[int, list[str]] = {}
@@ -163,7 +163,8 @@ def _on_meta(net: nn.Module) -> Iterator[None]:
     swapped: list[tuple[dict[str, Any], str, torch.Tensor]] = []
     try:
         for module in net.modules():
-            for table in (module._parameters, module._buffers):
+            tables: tuple[dict[str, Any], ...] = (module._parameters, module._buffers)  # meta Parameters go to the first
+            for table in tables:
                 for name, tensor in list(table.items()):
                     if tensor is None:
                         continue

@@ -17,20 +17,23 @@ def timm_split(net: nn.Module) -> list[list[nn.Parameter]]:
     without a matcher (or one that makes a single group) is split over its children instead
     (see `children_groups`).
     """
-    model = net.model
-    groups = matcher_groups(model) if hasattr(model, "group_matcher") else []
+    model = net.get_submodule("model")
+    groups = matcher_groups(model)
     if len(groups) < 2:
         groups = children_groups(model)
     return merge_groups(groups, MAX_GROUPS)
 
 
 def matcher_groups(model: nn.Module) -> list[list[nn.Parameter]]:
-    """timm's coarse parameter groups of `model`, in order, empty ones dropped."""
+    """timm's coarse parameter groups of `model`, in order, empty ones dropped (none without a matcher)."""
     from timm.models import group_parameters
 
+    group_matcher = getattr(model, "group_matcher", None)
+    if group_matcher is None:
+        return []
     params = dict(model.named_parameters())
     try:
-        by_layer = group_parameters(model, model.group_matcher(coarse=True))
+        by_layer = group_parameters(model, group_matcher(coarse=True))
     except (AssertionError, NotImplementedError):  # RDNet has no coarse matcher
         return []
     groups = [[params[name] for name in by_layer[layer] if name in params] for layer in sorted(by_layer)]
@@ -50,7 +53,9 @@ def merge_groups(groups: list[list[nn.Parameter]], n_groups: int) -> list[list[n
     if len(groups) <= n_groups:
         return groups
     sizes = [sum(p.numel() for p in group) for group in groups]
-    total, running, merged, current = sum(sizes), 0, [], []
+    total, running = sum(sizes), 0
+    merged: list[list[nn.Parameter]] = []
+    current: list[nn.Parameter] = []
     for index, (group, size) in enumerate(zip(groups, sizes)):
         current.extend(group)
         running += size

@@ -76,7 +76,7 @@ def vit_body(model: nn.Module) -> nn.Module:
 
 def maxvit_body(model: nn.Module) -> nn.Sequential:
     """MaxViT `stem` and `blocks` (a ModuleList, made a Sequential under the same name) without `classifier`."""
-    return nn.Sequential(OrderedDict(stem=model.get_submodule("stem"), blocks=nn.Sequential(*model.get_submodule("blocks"))))
+    return nn.Sequential(OrderedDict(stem=model.get_submodule("stem"), blocks=nn.Sequential(*model.get_submodule("blocks").children())))
 
 
 class SwinBody(nn.Module):

@@ -16,7 +16,7 @@ from graftzoo.splitter import split_by_names
 Groups = list[list[nn.Module]]
 
 
-def split_before(seq: nn.Sequential, first_of_second: int | str) -> Groups:
+def split_before(seq: nn.Module, first_of_second: int | str) -> Groups:
     """Two groups of `seq`'s children: those before `first_of_second` (an index or a child's name), then the rest."""
     names = [name for name, _ in seq.named_children()]
     index = names.index(first_of_second) if isinstance(first_of_second, str) else first_of_second
@@ -36,7 +36,7 @@ def _stride(module: nn.Module) -> int:
     return max(strides)
 
 
-def stride_boundary(seq: nn.Sequential, max_stride: int = 8) -> int:
+def stride_boundary(seq: nn.Module, max_stride: int = 8) -> int:
     """Index of the first child of `seq` that takes the running output stride above `max_stride`."""
     total = 1
     for index, child in enumerate(seq.children()):
@@ -125,10 +125,10 @@ def maxvit_split(net: nn.Module) -> Groups:
     return split_by_names(net, [["stem", *blocks[:half]], blocks[half:]])
 
 
-def vit_split(net: nn.Module) -> Groups:
+def vit_split(net: nn.Module) -> list[list[nn.Module | nn.Parameter]]:
     """ViT: patch projection, class token, position embedding and the first half of the encoder layers | the rest and `ln`."""
     layers = [f"encoder.layers.{name}" for name, _ in net.get_submodule("encoder.layers").named_children()]
     half = len(layers) // 2
-    embed = [net.get_submodule("conv_proj"), net.get_parameter("class_token"), net.get_parameter("encoder.pos_embedding")]
+    embed: list[nn.Module | nn.Parameter] = [net.get_submodule("conv_proj"), net.get_parameter("class_token"), net.get_parameter("encoder.pos_embedding")]
     first, second = split_by_names(net, [layers[:half], [*layers[half:], "encoder.ln"]])
-    return [embed + first, second]
+    return [[*embed, *first], [*second]]

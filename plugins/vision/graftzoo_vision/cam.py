@@ -179,7 +179,7 @@ def _head_sequence(head: nn.Module) -> list[nn.Module] | None:
     return out
 
 
-def _bn_affine(bn: nn.Module) -> tuple[Tensor, Tensor] | None:
+def _bn_affine(bn: nn.BatchNorm1d) -> tuple[Tensor, Tensor] | None:
     """Eval-mode BatchNorm1d as y = a * x + c, or None when it uses batch statistics."""
     if bn.running_mean is None or bn.running_var is None:
         return None
@@ -203,7 +203,9 @@ def linear_cam_weights(model: nn.Module) -> tuple[Tensor, Tensor] | None:
     if body is None or head is None or getattr(body, "pooled", False):
         return None
     layers = _head_sequence(head)
-    pool = layers[0] if layers else None
+    if not layers:
+        return None
+    pool = layers[0]
     if not isinstance(pool, (nn.AdaptiveAvgPool2d, AdaptiveConcatPool2d)):
         return None
     if getattr(pool, "output_size", getattr(pool, "size", None)) not in (1, (1, 1)):

@@ -46,8 +46,9 @@ def train_digits(weights: str | None, epochs: int, out: Path | None = None, quie
             learn.fine_tune(epochs, base_lr=lr)
     else:
         learn.fine_tune(epochs, base_lr=lr)
-    accuracy = float(learn.validate()[1])
-    return learn, accuracy
+    accuracy = learn.validate()[1]
+    assert accuracy is not None, "the learner's accuracy metric is computed on every validation"
+    return learn, float(accuracy)
 
 
 def run_demo(out: str | Path = "demo_output", epochs: int | None = None) -> int:

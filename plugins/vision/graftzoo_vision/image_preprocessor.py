@@ -69,7 +69,7 @@ class ImagePreprocessor(Preprocessor):
 
     def encode(self, items: Sequence[Any]) -> tuple[torch.Tensor, ...]:
         """A float32 (B, C, H, W) batch of `items`, resized and normalized."""
-        size = tuple(self.input_size[1:]) if self.input_size is not None and len(self.input_size) == 3 else None
+        size = (self.input_size[1], self.input_size[2]) if self.input_size is not None and len(self.input_size) == 3 else None
         batch = torch.stack([_item(x, size, self.n_in) for x in items])
         return (_normalize(batch, self.stats),)
 
@@ -106,7 +106,8 @@ def _item(item: Any, size: tuple[int, int] | None, n_in: int) -> torch.Tensor:
     else:
         image = _open(item, n_in, size)
     if size is not None:
-        top, left, height, width = _crop_box(*F.get_size(image), size)
+        image_h, image_w = F.get_size(image)
+        top, left, height, width = _crop_box(image_h, image_w, size)
         if (height, width) != size or (top, left) != (0, 0):
             image = F.resized_crop(image, top, left, height, width, list(size), antialias=True)
     tensor = image if isinstance(image, torch.Tensor) else F.pil_to_tensor(image)

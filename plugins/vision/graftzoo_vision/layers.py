@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 from enum import Enum
+from typing import Any
 
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm, weight_norm
+
+from graftzoo.errors import ConfigError
 
 ActCls = Callable[..., nn.Module] | None
 InitFn = Callable[[torch.Tensor], object]
@@ -34,7 +37,7 @@ class NormType(Enum):
     InstanceZero = "instance_zero"
 
 
-def _norm(prefix: str, nf: int, ndim: int, zero: bool, **kwargs) -> nn.Module:
+def _norm(prefix: str, nf: int, ndim: int, zero: bool, **kwargs: Any) -> nn.Module:
     if not 1 <= ndim <= 3:
         raise ValueError(f"ndim must be 1, 2 or 3, got {ndim}")
     norm = getattr(nn, f"{prefix}{ndim}d")(nf, **kwargs)
@@ -45,12 +48,12 @@ def _norm(prefix: str, nf: int, ndim: int, zero: bool, **kwargs) -> nn.Module:
     return norm
 
 
-def batch_norm(nf: int, ndim: int = 2, zero: bool = False, **kwargs) -> nn.Module:
+def batch_norm(nf: int, ndim: int = 2, zero: bool = False, **kwargs: Any) -> nn.Module:
     """`BatchNorm{ndim}d` with bias 1e-3 and weight 1 (0 if `zero`), like fastai's `BatchNorm`."""
     return _norm("BatchNorm", nf, ndim, zero, **kwargs)
 
 
-def instance_norm(nf: int, ndim: int = 2, zero: bool = False, affine: bool = True, **kwargs) -> nn.Module:
+def instance_norm(nf: int, ndim: int = 2, zero: bool = False, affine: bool = True, **kwargs: Any) -> nn.Module:
     """Affine `InstanceNorm{ndim}d` initialised like `batch_norm`."""
     return _norm("InstanceNorm", nf, ndim, zero, affine=affine, **kwargs)
 
@@ -83,14 +86,17 @@ def init_linear(m: nn.Module, act: nn.Module | None = None, init: InitFn | str |
                 bias.zero_()
     if init == "auto":
         init = nn.init.kaiming_uniform_ if isinstance(act, _KAIMING_ACTS) else None
+    elif isinstance(init, str):
+        raise ConfigError(f"init must be 'auto', a function (such as nn.init.kaiming_normal_) or None, got {init!r}")
     if init is not None:
-        init(m.weight)
+        init(m.get_parameter("weight"))
 
 
 def init_cnn(m: nn.Module) -> None:
     """fastai's CNN init: every bias to 0, kaiming-normal weights for conv and linear layers."""
-    if isinstance(getattr(m, "bias", None), torch.Tensor):
-        nn.init.constant_(m.bias, 0)
+    bias = getattr(m, "bias", None)
+    if isinstance(bias, torch.Tensor):
+        nn.init.constant_(bias, 0)
     if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)) and not parametrize.is_parametrized(m):
         nn.init.kaiming_normal_(m.weight)
     for child in m.children():
@@ -150,7 +156,7 @@ class ConvLayer(nn.Sequential):
                  bias: bool | None = None, ndim: int = 2, norm_type: NormType | None = NormType.Batch,
                  bn_1st: bool = True, act_cls: ActCls = nn.ReLU, transpose: bool = False,
                  init: InitFn | str | None = "auto", xtra: nn.Module | None = None,
-                 bias_std: float | None = 0.01, **kwargs):
+                 bias_std: float | None = 0.01, **kwargs: Any):
         if padding is None:
             padding = 0 if transpose else (ks - 1) // 2
         bn = norm_type in (NormType.Batch, NormType.BatchZero)
@@ -182,9 +188,9 @@ class LinBnDrop(nn.Sequential):
 
     def __init__(self, n_in: int, n_out: int, bn: bool = True, p: float = 0.0,
                  act: nn.Module | None = None, lin_first: bool = False):
-        norm = [("bn", batch_norm(n_out if lin_first else n_in, ndim=1))] if bn else []
-        drop = [("drop", nn.Dropout(p))] if p != 0 else []
-        lin = [("lin", nn.Linear(n_in, n_out, bias=not bn))]
+        norm: list[tuple[str, nn.Module]] = [("bn", batch_norm(n_out if lin_first else n_in, ndim=1))] if bn else []
+        drop: list[tuple[str, nn.Module]] = [("drop", nn.Dropout(p))] if p != 0 else []
+        lin: list[tuple[str, nn.Module]] = [("lin", nn.Linear(n_in, n_out, bias=not bn))]
         if act is not None:
             lin.append(("act", act))
         layers = lin + norm + drop if lin_first else norm + drop + lin
@@ -203,9 +209,9 @@ class ResBlock(nn.Module):
     def __init__(self, expansion: int, ni: int, nf: int, stride: int = 1, groups: int = 1,
                  nh1: int | None = None, nh2: int | None = None, dw: bool = False, g2: int = 1,
                  norm_type: NormType | None = NormType.Batch, act_cls: ActCls = nn.ReLU, ndim: int = 2,
-                 ks: int = 3, pool: Callable[..., nn.Module] = avg_pool, pool_first: bool = True, **kwargs):
+                 ks: int = 3, pool: Callable[..., nn.Module] = avg_pool, pool_first: bool = True, **kwargs: Any):
         super().__init__()
-        zero_norms = {NormType.Batch: NormType.BatchZero, NormType.Instance: NormType.InstanceZero}
+        zero_norms: dict[NormType | None, NormType | None] = {NormType.Batch: NormType.BatchZero, NormType.Instance: NormType.InstanceZero}
         norm2 = zero_norms.get(norm_type, norm_type)
         nh2 = nf if nh2 is None else nh2
         nh1 = nh2 if nh1 is None else nh1
@@ -220,12 +226,13 @@ class ResBlock(nn.Module):
                      ConvLayer(nh1, nh2, ks, stride=stride, groups=nh1 if dw else groups, **k0),
                      ConvLayer(nh2, nf, 1, groups=g2, **k1)]
         self.convpath = nn.Sequential(OrderedDict((f"conv_{i}", c) for i, c in enumerate(convs)))
-        idpath = []
+        idpath: list[tuple[str, nn.Module]] = []
         if ni != nf:
             idpath.append(("conv", ConvLayer(ni, nf, 1, act_cls=None, ndim=ndim, **kwargs)))
         if stride != 1:
             idpath.insert(0 if pool_first else len(idpath), ("pool", pool(stride, ndim=ndim, ceil_mode=True)))
         self.idpath = nn.Sequential(OrderedDict(idpath))
+        self.act: nn.Module
         if act_cls is None:
             self.act = nn.Identity()
         else:
@@ -279,12 +286,15 @@ class PixelShuffle_ICNR(nn.Sequential):  # noqa: N801 - fastai's name
                  norm_type: NormType | None = NormType.Weight, act_cls: ActCls = nn.ReLU):
         nf = ni if nf is None else nf
         conv = ConvLayer(ni, nf * scale**2, ks=1, norm_type=norm_type, act_cls=act_cls, bias_std=0)
-        weight = icnr_init(conv.conv.weight.detach(), scale=scale)
+        inner = conv.get_submodule("conv")
+        current = inner.weight  # a Parameter, or the tensor a parametrization computes
+        assert isinstance(current, torch.Tensor)
+        weight = icnr_init(current.detach(), scale=scale)
         with torch.no_grad():
-            if parametrize.is_parametrized(conv.conv, "weight"):
-                conv.conv.weight = weight  # the parametrization's right_inverse sets g and v
+            if parametrize.is_parametrized(inner, "weight"):
+                inner.weight = weight  # the parametrization's right_inverse sets g and v
             else:
-                conv.conv.weight.copy_(weight)
+                current.copy_(weight)
         layers = [("conv", conv), ("shuffle", nn.PixelShuffle(scale))]
         if blur:
             layers += [("pad", nn.ReplicationPad2d((1, 0, 1, 0))), ("blur", nn.AvgPool2d(2, stride=1))]

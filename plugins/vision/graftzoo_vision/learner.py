@@ -44,7 +44,7 @@ def vision_learner(
         from graftzoo.errors import ConfigError
 
         raise ConfigError("n_out is not given and the data loaders have no `c` (number of classes): pass n_out=")
-    head_kwargs = {
+    head_kwargs: dict[str, Any] = {
         "lin_ftrs": list(lin_ftrs) if lin_ftrs is not None else None,
         "ps": list(ps) if isinstance(ps, (list, tuple)) else ps,
         "concat_pool": concat_pool,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -76,7 +77,7 @@ class UnetBlock(nn.Module):
 
     def __init__(self, up_in_c: int, x_in_c: int, final_div: bool = True, blur: bool = False,
                  act_cls: ActCls = nn.ReLU, self_attention: bool = False,
-                 init: InitFn | None = nn.init.kaiming_normal_, norm_type: NormType | None = None, **kwargs):
+                 init: InitFn | None = nn.init.kaiming_normal_, norm_type: NormType | None = None, **kwargs: Any):
         super().__init__()
         self.shuf = PixelShuffle_ICNR(up_in_c, up_in_c // 2, blur=blur, act_cls=act_cls, norm_type=norm_type)
         self.bn = batch_norm(x_in_c)
@@ -121,7 +122,7 @@ class UnetDecoder(nn.Module):
                       blur: bool = False, blur_final: bool = True, self_attention: bool = False,
                       y_range: Sequence[float] | None = None, last_cross: bool = True, bottle: bool = False,
                       act_cls: ActCls = nn.ReLU, init: InitFn | None = nn.init.kaiming_normal_,
-                      norm_type: NormType | None = None, **kwargs) -> None:
+                      norm_type: NormType | None = None, **kwargs: Any) -> None:
         """`ni`: channels of the encoder's output; `skip_channels`: channels of the skips, deepest first."""
         conv_kw = dict(act_cls=act_cls, norm_type=norm_type, **kwargs)
         self.bn = batch_norm(ni)
@@ -174,18 +175,18 @@ class DynamicUnet(UnetDecoder):
                  blur: bool = False, blur_final: bool = True, self_attention: bool = False,
                  y_range: tuple[float, float] | None = None, last_cross: bool = True, bottle: bool = False,
                  act_cls: ActCls = nn.ReLU, init: InitFn | None = nn.init.kaiming_normal_,
-                 norm_type: NormType | None = None, **kwargs):
+                 norm_type: NormType | None = None, **kwargs: Any):
         super().__init__()
         if not isinstance(encoder, nn.Sequential):
             raise TypeError(f"DynamicUnet needs an nn.Sequential encoder, got {type(encoder).__name__}")
-        img_size = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
+        size = (img_size, img_size) if isinstance(img_size, int) else (img_size[0], img_size[1])
         c_in = in_channels(encoder)
-        sizes = self._probe(encoder, c_in, img_size)
+        sizes = self._probe(encoder, c_in, size)
         idxs = list(reversed(size_change_indices(sizes)))
         self.skip_idxs = tuple(idxs)
         self.encoder = encoder
         self.build_decoder(sizes[-1][1], [sizes[idx][1] for idx in idxs], c_in, n_out,
-                           needs_shuf=tuple(sizes[0][-2:]) != img_size, blur=blur, blur_final=blur_final,
+                           needs_shuf=tuple(sizes[0][-2:]) != size, blur=blur, blur_final=blur_final,
                            self_attention=self_attention, y_range=y_range, last_cross=last_cross, bottle=bottle,
                            act_cls=act_cls, init=init, norm_type=norm_type, **kwargs)
 
@@ -193,8 +194,8 @@ class DynamicUnet(UnetDecoder):
     def _probe(encoder: nn.Sequential, c_in: int, img_size: tuple[int, int]) -> list[torch.Size]:
         """Output shapes of the encoder's children for one dummy image, in eval mode, no grad."""
         param = next(encoder.parameters(), None)
-        kw = dict(device=param.device, dtype=param.dtype) if param is not None else {}
-        x = torch.empty(1, c_in, *img_size, **kw).uniform_(-1.0, 1.0)
+        device, dtype = (param.device, param.dtype) if param is not None else (None, None)
+        x = torch.empty(1, c_in, *img_size, device=device, dtype=dtype).uniform_(-1.0, 1.0)
         was_training = encoder.training
         encoder.eval()
         try:

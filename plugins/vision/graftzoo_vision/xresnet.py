@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import Any
 
 from torch import nn
 
@@ -31,7 +32,7 @@ class XResNet(nn.Sequential):
 
     def __init__(self, expansion: int, layers: Sequence[int], p: float = 0.0, c_in: int = 3, n_out: int = 1000,
                  stem_szs: Sequence[int] = (32, 32, 64), widen: float = 1.0, act_cls: ActCls = nn.ReLU,
-                 ndim: int = 2, ks: int = 3, stride: int = 2, **kwargs):
+                 ndim: int = 2, ks: int = 3, stride: int = 2, **kwargs: Any):
         if ks % 2 == 0:
             raise ValueError(f"kernel size has to be odd, got {ks}")
         szs = [c_in, *stem_szs]
@@ -57,38 +58,38 @@ class XResNet(nn.Sequential):
         init_cnn(self)
 
     @staticmethod
-    def _make_stage(expansion: int, ni: int, nf: int, n_blocks: int, stride: int, **kwargs) -> nn.Sequential:
+    def _make_stage(expansion: int, ni: int, nf: int, n_blocks: int, stride: int, **kwargs: Any) -> nn.Sequential:
         blocks = [(f"block_{i}", ResBlock(expansion, ni if i == 0 else nf, nf, stride=stride if i == 0 else 1,
                                           **kwargs))
                   for i in range(n_blocks)]
         return nn.Sequential(OrderedDict(blocks))
 
 
-def _xresnet(expansion: int, layers: Sequence[int], n_out: int, c_in: int, **kwargs) -> XResNet:
+def _xresnet(expansion: int, layers: Sequence[int], n_out: int, c_in: int, **kwargs: Any) -> XResNet:
     return XResNet(expansion, layers, n_out=n_out, c_in=c_in, **kwargs)
 
 
-def xresnet18(n_out: int = 1000, c_in: int = 3, **kwargs) -> XResNet:
+def xresnet18(n_out: int = 1000, c_in: int = 3, **kwargs: Any) -> XResNet:
     """XResNet-18: basic blocks [2, 2, 2, 2]."""
     return _xresnet(1, [2, 2, 2, 2], n_out, c_in, **kwargs)
 
 
-def xresnet34(n_out: int = 1000, c_in: int = 3, **kwargs) -> XResNet:
+def xresnet34(n_out: int = 1000, c_in: int = 3, **kwargs: Any) -> XResNet:
     """XResNet-34: basic blocks [3, 4, 6, 3]."""
     return _xresnet(1, [3, 4, 6, 3], n_out, c_in, **kwargs)
 
 
-def xresnet50(n_out: int = 1000, c_in: int = 3, **kwargs) -> XResNet:
+def xresnet50(n_out: int = 1000, c_in: int = 3, **kwargs: Any) -> XResNet:
     """XResNet-50: bottleneck blocks [3, 4, 6, 3]."""
     return _xresnet(4, [3, 4, 6, 3], n_out, c_in, **kwargs)
 
 
-def xresnet101(n_out: int = 1000, c_in: int = 3, **kwargs) -> XResNet:
+def xresnet101(n_out: int = 1000, c_in: int = 3, **kwargs: Any) -> XResNet:
     """XResNet-101: bottleneck blocks [3, 4, 23, 3]."""
     return _xresnet(4, [3, 4, 23, 3], n_out, c_in, **kwargs)
 
 
-def xresnet152(n_out: int = 1000, c_in: int = 3, **kwargs) -> XResNet:
+def xresnet152(n_out: int = 1000, c_in: int = 3, **kwargs: Any) -> XResNet:
     """XResNet-152: bottleneck blocks [3, 8, 36, 3]."""
     return _xresnet(4, [3, 8, 36, 3], n_out, c_in, **kwargs)
 

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
+from graftzoo.errors import ConfigError
 from graftzoo_vision.classify_head import create_head
 from graftzoo_vision.layers import (
     AdaptiveConcatPool2d,
@@ -68,6 +69,11 @@ def test_conv_layer_ndim_transpose_and_parametrized_norms():
         assert _names(layer) == ["conv", "act"]
     xtra = ConvLayer(3, 4, xtra=nn.Identity())
     assert _names(xtra)[-1] == "xtra"
+
+
+def test_conv_layer_refuses_an_init_name_other_than_auto() -> None:
+    with pytest.raises(ConfigError, match="init must be 'auto'.*'kaiming'"):
+        ConvLayer(3, 4, init="kaiming")
 
 
 def test_lin_bn_drop_orders():

@@ -145,15 +145,18 @@ class SegmentationItems(Dataset):
 
 def _seed_worker(worker_id: int) -> None:
     info = get_worker_info()
-    if info is not None and getattr(info.dataset, "gen", None) is not None:
+    if info is not None and isinstance(info.dataset, SegmentationItems) and info.dataset.gen is not None:
         info.dataset.gen = torch.Generator().manual_seed(torch.initial_seed() % 2**63)
 
 
 def _palette(n: int) -> torch.Tensor:
     """(n, 3) colours in [0, 1]: class 0 black, then matplotlib's tab20 (cycled)."""
     from matplotlib import colormaps
+    from matplotlib.colors import ListedColormap
 
-    colours = torch.tensor(colormaps["tab20"].colors, dtype=torch.float32)
+    tab20 = colormaps["tab20"]
+    assert isinstance(tab20, ListedColormap)  # a list of 20 colours
+    colours = torch.tensor(tab20.colors, dtype=torch.float32)
     return torch.cat([torch.zeros(1, 3), colours[torch.arange(max(n - 1, 0)) % len(colours)]])
 
 
@@ -219,7 +222,7 @@ class SegmentationDataLoaders(BatchedLoaders):
         if int(all_masks.max()) >= len(codes) or int(all_masks.min()) < 0:
             raise DataError(f"the masks hold indices up to {int(all_masks.max())} but there are {len(codes)} codes.")
         seed = resolve_seed(seed)
-        if valid_images is None:
+        if valid_images is None or valid_masks is None:  # both or neither, checked above
             train_idx, valid_idx = (torch.tensor(i) for i in random_split(len(images), valid_pct, seed))
             train, valid = (images[train_idx], masks[train_idx]), (images[valid_idx], masks[valid_idx])
         else:

@@ -192,5 +192,5 @@ class SiameseDataLoaders(BatchedLoaders):
 def _seed_worker(worker_id: int) -> None:
     """DataLoader `worker_init_fn`: each worker's copy of the item generator gets its own seed."""
     info = get_worker_info()
-    if info is not None and getattr(info.dataset, "gen", None) is not None:
+    if info is not None and isinstance(info.dataset, PairItems) and info.dataset.gen is not None:
         info.dataset.gen = torch.Generator().manual_seed(torch.initial_seed() % 2**63)
