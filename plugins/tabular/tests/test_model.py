@@ -14,7 +14,8 @@ from graftzoo.learner import Learner
 from graftzoo.registry import current
 from graftzoo_tabular import ColumnEmbeddings, emb_sz_rule, embedding_sizes, tabular_body, tabular_model
 
-SPEC = {"kind": "tabular/columns", "cat_names": ["a", "b", "c"], "cardinalities": [3, 10, 100], "cont_names": ["x", "y"], "n_cont": 2}
+SPEC = {"kind": "tabular/columns", "cat_names": ["a", "b", "c"], "cardinalities": [3, 10, 100], "cont_names": ["x", "y"], "n_cont": 2,
+        "fingerprint": "sha256:0"}
 
 
 @pytest.mark.parametrize(("n", "width"), [(2, 2), (3, 3), (5, 4), (10, 6), (17, 8), (42, 13), (100, 21), (1000, 77), (10**6, 600)])
@@ -69,7 +70,7 @@ def test_body_needs_an_input_spec() -> None:
 
 
 def test_grafted_model_output_groups_and_config() -> None:
-    model = tabular_model(SPEC, 4, "core/classification", body_kwargs={"layers": [16, 8]}, head_kwargs={"y_range": None, "bn_final": False})
+    model = tabular_model(SPEC, 4, "core/classification", body_kwargs={"layers": [16, 8]}, head_kwargs={"bn_final": False})
     out = model(torch.tensor([[1, 2, 3], [0, 9, 99]]), torch.randn(2, 2))
     assert out.shape == (2, 4)
     groups = model.param_groups()  # check_split: every parameter exactly once
@@ -105,7 +106,10 @@ def test_freezing_the_body_leaves_the_head_trainable() -> None:
 
 def test_manifest_registers_the_arch_and_head() -> None:
     registry = current()
-    assert registry.get("archs", "tabular/embeddings_mlp").body == "graftzoo_tabular.body:tabular_body"
+    arch = registry.get("archs", "tabular/embeddings_mlp")
+    assert arch.inputs == "tabular/columns" and arch.probe_size == 0 and arch.body is None
+    assert arch.steps == {"factory": "graftzoo_tabular.body:build_network", "body": "graftzoo_tabular.body:wrap_body"}
+    assert registry.get("preprocessors", "tabular/columns").factory == "graftzoo_tabular.preprocessor:TabularPreprocessor"
     assert registry.get("heads", "tabular/linear").factory == "graftzoo_tabular.head:linear_head"
     from graftzoo.testing import manifest_problems
 
