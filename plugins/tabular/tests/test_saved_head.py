@@ -236,6 +236,9 @@ def test_a_body_trained_for_one_target_serves_a_head_for_another(learn: Any, df:
     first = graftzoo.save_head(learn, tmp_path / "band")
     dls = TabularDataLoaders.from_df(df, "price", bs=32, features=learn.dls.preprocessor, seed=0, device="cpu")
     assert dls.preprocessor.input_spec() == learn.dls.preprocessor.input_spec()
+    assert dls.preprocessor.target is not None and dls.preprocessor.target.kind == "regression"
+    with pytest.raises(ConfigError, match="features= brings its own columns"):
+        TabularDataLoaders.from_df(df, "price", cat_names=["city"], features=learn.dls.preprocessor)
     torch.manual_seed(0)
     second = tabular_learner(dls, layers=LAYERS, y_range=[0, 250], weights=f"head://{first}", quiet=True)
     for a, b in zip(learn.model.body.state_dict().values(), second.model.body.state_dict().values()):
