@@ -106,14 +106,21 @@ class TabularBody(Body):
     for, so rows encoded by a preprocessor that does not match it are a clear error, not an index error.
     """
 
+    cardinalities: torch.Tensor
+
+    def __init__(self, net: nn.Module, **kwargs: Any) -> None:
+        super().__init__(net, **kwargs)
+        cards = self.inputs.params["cardinalities"]
+        self.register_buffer("cardinalities", torch.tensor(cards, dtype=torch.long), persistent=False)  # from the input spec
+
     def forward(self, x_cat: torch.Tensor, x_cont: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         if not self.training:
-            check_inputs(self.inputs, x_cat, x_cont)
+            check_inputs(self.inputs, self.cardinalities, x_cat, x_cont)
         out: torch.Tensor = self.net(x_cat, x_cont)
         return out
 
 
-def check_inputs(inputs: InputSpec, x_cat: torch.Tensor, x_cont: torch.Tensor) -> None:
+def check_inputs(inputs: InputSpec, cardinalities: torch.Tensor, x_cat: torch.Tensor, x_cont: torch.Tensor) -> None:
     """x_cat holds one code per categorical column within its cardinality; x_cont one number per continuous column."""
     cards = inputs.params["cardinalities"]
     if x_cat.dim() != 2 or x_cat.shape[1] != len(cards) or x_cont.dim() != 2 or x_cont.shape[1] != inputs.params["n_cont"]:
@@ -122,7 +129,7 @@ def check_inputs(inputs: InputSpec, x_cat: torch.Tensor, x_cont: torch.Tensor) -
             f"{tuple(x_cat.shape)} and {tuple(x_cont.shape)}: the rows were encoded for other columns"
         )
     if cards:
-        over = (x_cat < 0) | (x_cat >= torch.tensor(cards, device=x_cat.device))
+        over = (x_cat < 0) | (x_cat >= cardinalities)
         if bool(over.any()):
             column = inputs.params["cat_names"][int(over.any(dim=0).nonzero()[0, 0])]
             raise ConfigError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -9,7 +10,9 @@ import pytest
 import torch
 from torch import nn
 
+import graftzoo
 from graftzoo.errors import ConfigError, WeightsError
+from graftzoo.inputs import InputSpec
 from graftzoo.learner import Learner
 from graftzoo.registry import current
 from graftzoo_tabular import ColumnEmbeddings, emb_sz_rule, embedding_sizes, tabular_body, tabular_model
@@ -57,6 +60,17 @@ def test_body_shapes_and_layers() -> None:
     assert [m.p for m in body.modules() if isinstance(m, nn.Dropout)] == [0.1, 0.1, 0.2]
 
 
+def test_body_inputs_are_the_input_spec_and_are_checked_in_eval_mode() -> None:
+    body = tabular_body(inputs=SPEC, layers=[4])
+    assert body.inputs == InputSpec.from_json(SPEC) and "cardinalities" not in body.state_dict()
+    body.eval()
+    with pytest.raises(ConfigError, match="encoded for other columns"):
+        body(torch.tensor([[1, 2, 3]]), torch.randn(1, 3))
+    with pytest.raises(ConfigError, match="column 'b'"):
+        body(torch.tensor([[1, 10, 3]]), torch.randn(1, 2))
+    assert body(torch.tensor([[2, 9, 99]]), torch.randn(1, 2)).shape == (1, 4)
+
+
 def test_body_without_categorical_or_continuous_columns() -> None:
     only_cont = {**SPEC, "cat_names": [], "cardinalities": []}
     assert tabular_body(inputs=only_cont, layers=[4])(torch.zeros(3, 0, dtype=torch.long), torch.randn(3, 2)).shape == (3, 4)
@@ -79,6 +93,8 @@ def test_grafted_model_output_groups_and_config() -> None:
     assert {id(p) for p in groups[1]} == {id(p) for p in model.head.parameters()}
     assert model.config["arch"] == "tabular/embeddings_mlp" and model.config["head"] == "tabular/linear"
     assert model.config["inputs"] == SPEC and model.config["body_kwargs"] == {"layers": [16, 8]}
+    rebuilt = graftzoo.from_config(json.loads(json.dumps(model.config)))  # core's one path rebuilds it from JSON
+    assert rebuilt.config == model.config and type(rebuilt.body).__name__ == "TabularBody"
     names = set(model.state_dict())
     assert "body.net.embeds.weight" in names and not any("offset" in n for n in names)
 
