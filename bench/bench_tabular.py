@@ -184,7 +184,7 @@ def model_step_ms(df: pd.DataFrame, n_train: int, bs: int, fastai_model: bool, n
         from fastai.tabular.model import TabularModel
         from graftzoo_tabular import embedding_sizes
 
-        model = TabularModel(embedding_sizes(spec), spec["n_cont"], dls.c, [200, 100])
+        model = TabularModel(embedding_sizes(spec), spec.params["n_cont"], dls.c, [200, 100])
     else:
         model = tabular_model(spec, dls.c, body_kwargs={"layers": [200, 100]})
     epoch = list(dls.train)

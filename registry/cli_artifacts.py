@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 from graftzoo.errors import GraftzooError
 
-BATCH = 32  # images per forward pass in `predict`
+BATCH = 32  # images (or CSV rows) per forward pass in `predict`
 
 
 def add_artifact_commands(sub: Any) -> None:
@@ -29,9 +29,10 @@ def add_artifact_commands(sub: Any) -> None:
     p.add_argument("ref", help="'ns/name[@rev]', 'local://…' or 'hf://ns/name[@rev]'")
     p.add_argument("--to", default=None, help="copy it into this folder")
 
-    p = sub.add_parser("predict", help="classify image files with a saved head")
+    p = sub.add_parser("predict", help="predict with a saved head: image files, or the rows of a CSV file")
     p.add_argument("ref", help="a saved head: folder, 'ns/name[@rev]' or 'hf://ns/name[@rev]'")
-    p.add_argument("files", nargs="+", help="image files")
+    p.add_argument("files", nargs="*", help="image files")
+    p.add_argument("--csv", default=None, help="a CSV file: each row is one item (a table row; needs pandas)")
     p.add_argument("--top-k", type=int, default=1, help="how many labels to show per file")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -58,9 +59,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     if args.top_k < 1:
         raise GraftzooError(f"--top-k must be at least 1, got {args.top_k}")
+    if bool(args.files) == bool(args.csv):
+        raise GraftzooError("give the items to predict: image files, or --csv ROWS.csv (not both)")
     import torch
 
     model = load_head(args.ref)
+    if args.csv:
+        return _predict_rows(model, read_csv_rows(args.csv), args.top_k, args.json)
     files = list(args.files)
     probs = torch.cat([model.predict(files[i:i + BATCH])[1] for i in range(0, len(files), BATCH)])
     rows = [{"file": f, "top_k": [{"label": label, "prob": p} for label, p in top_k(row, model.vocab, args.top_k)]}
@@ -71,6 +76,39 @@ def cmd_predict(args: argparse.Namespace) -> int:
     for row in rows:
         guesses = ", ".join(f"{g['label']} ({g['prob']:.3f})" for g in row["top_k"])
         print(f"{row['file']}: {guesses}")
+    return 0
+
+
+def read_csv_rows(path: str) -> list[dict[str, Any]]:
+    """The rows of a CSV file as dicts (column -> value; empty cells are NaN), read with pandas."""
+    try:
+        import pandas as pd
+    except ImportError:
+        raise GraftzooError("--csv reads the file with pandas, which is not installed: pip install pandas") from None
+    try:
+        frame = pd.read_csv(path, skipinitialspace=True)
+    except (OSError, ValueError) as exc:  # missing file, empty or malformed CSV
+        raise GraftzooError(f"cannot read the CSV file {path!r}: {exc}") from exc
+    if frame.empty:
+        raise GraftzooError(f"the CSV file {path!r} has no rows")
+    rows: list[dict[str, Any]] = frame.to_dict("records")
+    return rows
+
+
+def _predict_rows(model: Any, rows: list[dict[str, Any]], k: int, as_json: bool) -> int:
+    """`predict --csv`: one decoded label (and the top-k outputs) per row."""
+    from graftzoo.artifacts.predict import top_k
+
+    out = []
+    for start in range(0, len(rows), BATCH):
+        labels, probs = model.predict(rows[start:start + BATCH])
+        out += [{"row": start + i, "label": label, "top_k": [{"label": lab, "prob": p} for lab, p in top_k(row, model.vocab, k)]}
+                for i, (label, row) in enumerate(zip(labels, probs))]
+    if as_json:
+        print(json.dumps(out, indent=1))
+        return 0
+    for row in out:
+        print(f"row {row['row']}: {row['label']}")
     return 0
 
 

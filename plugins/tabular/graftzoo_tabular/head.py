@@ -17,8 +17,8 @@ class TabularLinearHead(Head):
     def __init__(self, n_features: int, n_out: int, y_range: Sequence[float] | None = None, bn_final: bool = False) -> None:
         super().__init__()
         self.out = lin_bn_drop(n_features, n_out, bn=bn_final, lin_first=True)
-        if y_range is not None and len(y_range) != 2:
-            raise ConfigError(f"y_range must be [low, high], got {y_range!r}")
+        if y_range is not None and (len(y_range) != 2 or not float(y_range[0]) < float(y_range[1])):
+            raise ConfigError(f"y_range must be [low, high] with low < high, got {y_range!r}")
         self.y_range = SigmoidRange(*y_range) if y_range is not None else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

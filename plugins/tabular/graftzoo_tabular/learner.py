@@ -51,8 +51,7 @@ def tabular_learner(
     cross-entropy and accuracy, MSE and RMSE, or binary cross-entropy and multi-label accuracy.
     """
     cfg = tabular_config(**(config or {}))
-    if y_range is None:
-        y_range = cfg.pop("y_range", None)
+    y_range = cfg.pop("y_range", None) if y_range is None else y_range
     cfg.pop("y_range", None)
     n_out = n_out or dls.c
     if not n_out:
@@ -61,19 +60,23 @@ def tabular_learner(
     n_bins = int(cfg.pop("n_bins", 48))
     if cfg.get("cont_emb") == "piecewise_linear" and cfg.get("cont_bins") is None:
         cfg["cont_bins"] = quantile_bins(dls.train.tensors[1], n_bins)  # from the training rows only
-    body_kwargs = {
-        "layers": list(layers) if layers is not None else None,
-        "emb_szs": dict(emb_szs) if emb_szs else None,
-        **{k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.items() if k != "bn_final"},
-    }
-    head_kwargs = {"y_range": list(y_range) if y_range is not None else None, "bn_final": bool(cfg.get("bn_final", False))}
+    settings = {"layers": layers, "emb_szs": emb_szs, **{k: v for k, v in cfg.items() if k != "bn_final"}}
+    body_kwargs = {k: _plain(v) for k, v in settings.items() if v is not None}
+    head_kwargs = {k: _plain(v) for k, v in (("y_range", y_range), ("bn_final", cfg.get("bn_final"))) if v is not None}
     task = pre.target.task if pre.target is not None else "core/classification"
     model = tabular_model(pre.input_spec(), int(n_out), task, weights=weights, body_kwargs=body_kwargs, head_kwargs=head_kwargs)
-    model.vocab = [str(v) for v in dls.vocab] if dls.vocab is not None else None
-    model.preprocessor = pre  # the lead's saved heads will take its state() from here
+    model.vocab = dls.vocab  # class names; the Learner hands dls.preprocessor to the model
     learner_kwargs.setdefault("opt_func", adamw)
     learner_kwargs.setdefault("device", getattr(dls, "device", None))
     return Learner(dls, model, **learner_kwargs)
 
+
+def _plain(value: Any) -> Any:
+    """JSON-ready settings: tuples become lists, mappings dicts."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 __all__ = ["adamw", "tabular_config", "tabular_learner"]

@@ -66,12 +66,15 @@ class TabularDataLoaders:
         y_block: str | None = None,
         val_bs: int | None = None,
         device: str | torch.device | None = None,
+        features: TabularPreprocessor | None = None,
     ) -> TabularDataLoaders:
         """fastai's `TabularDataLoaders.from_df`.
 
         `valid_idx` are row positions (0..len(df)-1); without them a random `valid_pct` of the rows
         (seeded by `seed`) is held out. When `cat_names` and `cont_names` are both omitted they are
         inferred from dtypes (see `infer_columns`); when one is given, the other defaults to [].
+        `features=other_dls.preprocessor` reuses that table's columns and fitted procs (only the
+        target is fitted here): a new head for another target on a body trained with them.
         """
         if not isinstance(df, pd.DataFrame):
             raise TableError(f"from_df takes a pandas DataFrame, got {type(df).__name__}")
@@ -83,6 +86,13 @@ class TabularDataLoaders:
         for group, names in (("cat_names", cat_names), ("cont_names", cont_names)):
             if isinstance(names, str):
                 raise ConfigError(f"{group} must be a list of column names, got the string {names!r}; write [{names!r}]")
+        if features is not None:
+            if cat_names is not None or cont_names is not None or tuple(procs) != tuple(DEFAULT_PROCS):
+                raise ConfigError("features= brings its own columns and procs: leave cat_names, cont_names and procs out")
+            seed = int(torch.randint(0, 2**62, (1,)).item()) if seed is None else int(seed)
+            train_idx, valid = split_rows(len(df), valid_idx, valid_pct, seed)
+            pre = features.with_target(df, y_list, y_block)
+            return cls(df, pre, train_idx, valid, bs=bs, val_bs=val_bs, seed=seed, device=device)
         if cat_names is None and cont_names is None:
             absent = [n for n in y_list if n not in df.columns]
             if absent:
@@ -111,9 +121,10 @@ class TabularDataLoaders:
         return self.preprocessor.target.c if self.preprocessor.target is not None else 0
 
     @property
-    def vocab(self) -> list[Any] | None:
-        """Class names (classification), target names (multi-label), None (regression)."""
-        return self.preprocessor.target.vocab if self.preprocessor.target is not None else None
+    def vocab(self) -> list[str] | None:
+        """Class names as text (classification), target names (multi-label), None (regression): the
+        labels predictions decode to, here and in a saved head."""
+        return self.preprocessor.class_names
 
     @property
     def cat_names(self) -> list[str]:
@@ -133,13 +144,6 @@ class TabularDataLoaders:
 
     def __getitem__(self, i: int) -> TensorBatches | None:
         return self.loaders[i]
-
-    def encode_item(self, row: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        """One row (a dict or a one-row DataFrame) -> (x_cat, x_cont) with batch dim 1."""
-        x_cat, x_cont = self.preprocessor(row)
-        if x_cat.shape[0] != 1:
-            raise TableError(f"predict takes one row, got {x_cat.shape[0]}; use learn.get_preds(dl=dls.test_dl(df))")
-        return x_cat, x_cont
 
     def test_dl(self, df: Any, bs: int | None = None, with_labels: bool | None = None) -> TensorBatches:
         """Batches `(x_cat, x_cont, y)` of new rows, preprocessed as the training rows were. `y` is the

@@ -1,12 +1,15 @@
 """TabularPreprocessor: raw rows (dicts, DataFrames) -> (x_cat, x_cont) tensors, and back.
 
-Its `state()` is plain JSON and is all it takes to preprocess rows and decode predictions in a
-fresh process: the column names, each proc's fitted values and the target's decoding.
+It is the `graftzoo.Preprocessor` of input kind `tabular/columns`. Its `state()` is plain JSON and
+is all it takes to preprocess rows in a fresh process: the column names, each proc's fitted values
+and the target's classes (a saved head stores it; `from_state` checks every key of it).
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -14,18 +17,26 @@ import numpy as np
 import pandas as pd
 import torch
 
+from graftzoo.inputs import InputSpec
+from graftzoo.preprocessor import Preprocessor
+from graftzoo_tabular import checks
 from graftzoo_tabular.errors import ConfigError, TableError
 from graftzoo_tabular.procs import PROCS, Categorify, Columns, FillMissing, Normalize, TabularProc, proc_from_state
 from graftzoo_tabular.targets import TargetEncoder
 
 KIND = "tabular/columns"
 STATE_VERSION = 1
+STATE_KEYS = {"kind", "version", "cat_names", "cont_names", "added_cat_names", "procs", "target"}
 DEFAULT_PROCS: tuple[type[TabularProc], ...] = (Categorify, FillMissing, Normalize)
 ProcLike = TabularProc | type[TabularProc]
 
 
-class TabularPreprocessor:
-    """The fitted procs of one table plus its target encoding (registered later as input kind `tabular/columns`)."""
+class TabularPreprocessor(Preprocessor):
+    """The fitted procs of one table plus its target encoding: the registered input kind `tabular/columns`.
+
+    An item is one row: a dict (column -> value), a pandas Series or a one-row DataFrame; a batch
+    is a DataFrame or a list of rows. `encode` gives `(x_cat int64 (B, n_cat), x_cont float32 (B, n_cont))`.
+    """
 
     kind = KIND
 
@@ -88,12 +99,32 @@ class TabularPreprocessor:
             return []
         return [len(self._categorify.classes[name]) for name in self.input_cat_names]
 
-    def input_spec(self) -> dict[str, Any]:
-        """What a `tabular/embeddings_mlp` body is built for."""
-        return {
-            "kind": KIND, "cat_names": self.input_cat_names, "cardinalities": self.cardinalities,
-            "cont_names": list(self.cont_names), "n_cont": len(self.cont_names),
-        }
+    def input_spec(self) -> InputSpec:
+        """What a `tabular/embeddings_mlp` body is built for: its columns, their cardinalities, and the
+        fingerprint of the fitted feature procs (a trained body only serves rows encoded the same way)."""
+        return InputSpec(KIND, {
+            "cat_names": self.input_cat_names, "cardinalities": self.cardinalities,
+            "cont_names": list(self.cont_names), "n_cont": len(self.cont_names), "fingerprint": self.fingerprint,
+        })
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 of the feature columns and fitted procs (the target left out)."""
+        features = {k: v for k, v in self.state().items() if k != "target"}
+        return "sha256:" + hashlib.sha256(json.dumps(features, sort_keys=True).encode()).hexdigest()
+
+    @property
+    def class_names(self) -> list[str] | None:
+        """The labels predictions decode to (classes, or multi-label target names); None for regression."""
+        return self.target.class_names if self.target is not None else None
+
+    def with_target(self, df: pd.DataFrame, y_names: Sequence[str], y_block: str | None = None) -> TabularPreprocessor:
+        """These fitted feature procs with a target fitted on `df[y_names]` (a new head over the same columns)."""
+        from graftzoo_tabular.columns import check_columns
+
+        check_columns(df, self.cat_names, self.cont_names, y_names)
+        procs = [proc_from_state(json.loads(json.dumps(p.state()))) for p in self.procs]
+        return type(self)(self.cat_names, self.cont_names, procs, TargetEncoder.fit(df[list(y_names)], y_block), self.added_cat_names)
 
     @property
     def y_names(self) -> list[str]:
@@ -109,17 +140,72 @@ class TabularPreprocessor:
         }
 
     @classmethod
-    def from_state(cls, state: Mapping[str, Any]) -> TabularPreprocessor:
-        if state.get("kind") != KIND or state.get("version") != STATE_VERSION:
-            raise ConfigError(
-                f"not a {KIND} preprocessing state of version {STATE_VERSION} "
-                f"(kind {state.get('kind')!r}, version {state.get('version')!r})"
-            )
-        target = TargetEncoder.from_state(state["target"]) if state.get("target") else None
-        procs = [proc_from_state(p) for p in state["procs"]]
-        return cls(state["cat_names"], state["cont_names"], procs, target, state.get("added_cat_names", ()))
+    def from_state(cls, state: dict[str, Any]) -> TabularPreprocessor:
+        """The preprocessor `state()` describes; every key is checked (a ConfigError names the bad one)."""
+        where = f"the {KIND} state"
+        checks.mapping(state, where, STATE_KEYS)
+        if state["kind"] != KIND or state["version"] != STATE_VERSION:
+            raise ConfigError(f"{where} must have kind {KIND!r} and version {STATE_VERSION}, "
+                              f"got {str(state['kind'])[:60]!r} and {str(state['version'])[:20]!r}")
+        cat_names = checks.names(state["cat_names"], f"{where}: cat_names")
+        cont_names = checks.names(state["cont_names"], f"{where}: cont_names")
+        added = checks.names(state["added_cat_names"], f"{where}: added_cat_names")
+        checks.names(cat_names + cont_names + added, f"{where}: its columns together")
+        raw_procs = state["procs"]
+        if not isinstance(raw_procs, list) or len(raw_procs) > len(PROCS):
+            raise ConfigError(f"{where}: procs must be a list of at most {len(PROCS)} proc states")
+        procs = [proc_from_state(p) for p in raw_procs]
+        if len({p.name for p in procs}) != len(procs):
+            raise ConfigError(f"{where}: procs names a step twice")
+        _check_procs_fit(procs, cat_names, cont_names, added, where)
+        target = TargetEncoder.from_state(state["target"]) if state["target"] is not None else None
+        if target is not None and set(target.y_names) & set(cat_names + cont_names + added):
+            raise ConfigError(f"{where}: target columns {target.y_names[:5]} are also feature columns")
+        return cls(cat_names, cont_names, procs, target, added)
+
+    @classmethod
+    def for_model(cls, model: Any) -> TabularPreprocessor:
+        raise ConfigError(
+            "a tabular model predicts through the TabularPreprocessor fitted on its training table, and this model has "
+            "none: train it on TabularDataLoaders (the Learner hands dls.preprocessor to the model), set "
+            "model.preprocessor = dls.preprocessor, or load a saved head (it carries its preprocessor)"
+        )
 
     # ---- encoding ---------------------------------------------------------------------------
+    def is_single(self, item: Any) -> bool:
+        """One row: a dict of scalars, a pandas Series, or a one-row DataFrame."""
+        if isinstance(item, pd.Series):
+            return True
+        if isinstance(item, pd.DataFrame):
+            return len(item) == 1
+        return isinstance(item, Mapping) and all(np.ndim(v) == 0 for v in item.values())
+
+    def batch_items(self, inputs: Any) -> tuple[bool, list[Any]]:
+        """(single, rows): one row stays one; a DataFrame, a dict of columns or a list of rows becomes its rows."""
+        if self.is_single(inputs):
+            return True, [inputs]
+        if isinstance(inputs, (list, tuple)) and inputs and all(self.is_single(r) for r in inputs):
+            return False, list(inputs)
+        if isinstance(inputs, (pd.DataFrame, Mapping)):
+            frame = as_frame(inputs)
+            if len(frame) == 0:
+                raise TableError("the table has no rows")
+            return False, frame.to_dict("records")
+        raise TableError(
+            "rows must be a dict (one row), a pandas Series or DataFrame, or a non-empty list of dicts; "
+            f"got {type(inputs).__name__}"
+        )
+
+    def encode(self, items: Sequence[Any]) -> tuple[torch.Tensor, ...]:
+        """`(x_cat, x_cont)` for a list of rows (dicts, Series or one-row DataFrames)."""
+        if not items or not all(self.is_single(r) for r in items):
+            raise TableError("encode takes a non-empty list of rows, each a dict, a pandas Series or a one-row DataFrame")
+        if all(isinstance(r, Mapping) for r in items):
+            frame = pd.DataFrame([dict(r) for r in items])
+        else:
+            frame = pd.concat([as_frame(r) for r in items], ignore_index=True)
+        return self(frame)
+
     def __call__(self, rows: Any) -> tuple[torch.Tensor, torch.Tensor]:
         """A dict (one row), a pandas Series (one row), a list of dicts or a DataFrame ->
         (x_cat int64 (B, n_cat), x_cont float32 (B, n_cont))."""
@@ -186,6 +272,27 @@ def as_frame(rows: Any) -> pd.DataFrame:
     if isinstance(rows, (list, tuple)) and rows and all(isinstance(r, Mapping) for r in rows):
         return pd.DataFrame(list(rows))
     raise TableError(f"rows must be a dict (one row), a pandas Series or DataFrame, or a list of dicts; got {type(rows).__name__}")
+
+
+def _check_procs_fit(procs: list[TabularProc], cat_names: list[str], cont_names: list[str], added: list[str], where: str) -> None:
+    """The fitted procs cover exactly the state's columns (what sizes the model's inputs)."""
+    by_name = {p.name: p for p in procs}
+    categorify, fill, normalize = by_name.get("Categorify"), by_name.get("FillMissing"), by_name.get("Normalize")
+    if isinstance(categorify, Categorify):
+        if list(categorify.classes) != cat_names + added:
+            raise ConfigError(f"{where}: Categorify's classes must be given for exactly the columns {(cat_names + added)[:10]}, in order")
+    elif cat_names or added:
+        raise ConfigError(f"{where}: categorical columns need Categorify among the procs")
+    if isinstance(fill, FillMissing):
+        if set(fill.fill_values) != set(cont_names):
+            raise ConfigError(f"{where}: FillMissing's fill_values must be given for exactly the continuous columns {cont_names[:10]}")
+        expected = [f"{n}_na" for n in fill.na_cols] if fill.add_col else []
+        if added != expected:
+            raise ConfigError(f"{where}: added_cat_names must be {expected[:10]} (the `_na` columns of FillMissing)")
+    elif added:
+        raise ConfigError(f"{where}: added_cat_names needs FillMissing among the procs")
+    if isinstance(normalize, Normalize) and set(normalize.means) != set(cont_names):
+        raise ConfigError(f"{where}: Normalize's means and stds must be given for exactly the continuous columns {cont_names[:10]}")
 
 
 def _fresh_procs(procs: Sequence[ProcLike]) -> list[TabularProc]:

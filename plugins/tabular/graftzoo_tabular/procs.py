@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from graftzoo_tabular import checks
 from graftzoo_tabular.errors import ConfigError, TableError
 from graftzoo_tabular.jsonable import plain, sort_values
 
@@ -99,9 +100,23 @@ class FillMissing(TabularProc):
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> FillMissing:
-        proc = cls(state["fill_strategy"], state["add_col"], state.get("fill_vals"))
-        proc.fill_values = {str(k): float(v) for k, v in state["fill_values"].items()}
-        proc.na_cols = [str(n) for n in state["na_cols"]]
+        where = "the FillMissing state"
+        checks.mapping(state, where, {"proc", "fill_strategy", "add_col", "fill_vals", "fill_values", "na_cols"})
+        if state["fill_strategy"] not in FILL_STRATEGIES:
+            raise ConfigError(f"{where}: fill_strategy must be one of {list(FILL_STRATEGIES)}, got {str(state['fill_strategy'])[:60]!r}")
+        fill_vals = state["fill_vals"]
+        if not isinstance(fill_vals, dict):
+            raise ConfigError(f"{where}: fill_vals must be a JSON object")
+        fill_values = state["fill_values"]
+        if not isinstance(fill_values, dict):
+            raise ConfigError(f"{where}: fill_values must be a JSON object")
+        proc = cls(state["fill_strategy"], checks.boolean(state["add_col"], f"{where}: add_col"),
+                   checks.numbers_by_column(fill_vals, f"{where}: fill_vals", checks.names(list(fill_vals), f"{where}: fill_vals")))
+        proc.fill_values = checks.numbers_by_column(fill_values, f"{where}: fill_values", checks.names(list(fill_values), f"{where}: fill_values"))
+        proc.na_cols = checks.names(state["na_cols"], f"{where}: na_cols")
+        absent = [n for n in proc.na_cols if n not in proc.fill_values]
+        if absent:
+            raise ConfigError(f"{where}: na_cols names {absent[:5]}, which have no fill value")
         return proc
 
 
@@ -142,8 +157,21 @@ class Categorify(TabularProc):
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> Categorify:
-        proc = cls()
-        proc.classes = {str(k): list(v) for k, v in state["classes"].items()}
+        where = "the Categorify state"
+        checks.mapping(state, where, {"proc", "classes"})
+        classes = state["classes"]
+        if not isinstance(classes, dict):
+            raise ConfigError(f"{where}: classes must be a JSON object (column -> categories)")
+        checks.names(list(classes), f"{where}: classes")
+        proc, total = cls(), 0
+        for name, values in classes.items():
+            found = checks.category_values(values, f"{where}: classes[{name!r}]")
+            if not found or found[0] != NA:
+                raise ConfigError(f"{where}: classes[{name!r}] must start with {NA!r} (index 0: missing or unseen values)")
+            total += len(found)
+            if total > checks.MAX_TOTAL_CATEGORIES:
+                raise ConfigError(f"{where}: classes hold more than {checks.MAX_TOTAL_CATEGORIES} categories in all")
+            proc.classes[name] = found
         return proc
 
 
@@ -200,9 +228,15 @@ class Normalize(TabularProc):
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> Normalize:
+        where = "the Normalize state"
+        checks.mapping(state, where, {"proc", "means", "stds"})
+        means = state["means"]
+        if not isinstance(means, dict):
+            raise ConfigError(f"{where}: means must be a JSON object (column -> mean)")
+        columns = checks.names(list(means), f"{where}: means")
         proc = cls()
-        proc.means = {str(k): float(v) for k, v in state["means"].items()}
-        proc.stds = {str(k): float(v) for k, v in state["stds"].items()}
+        proc.means = checks.numbers_by_column(means, f"{where}: means", columns)
+        proc.stds = checks.numbers_by_column(state["stds"], f"{where}: stds", columns, positive=True)
         return proc
 
 
@@ -211,7 +245,7 @@ PROCS: dict[str, type[TabularProc]] = {p.name: p for p in (FillMissing, Categori
 
 def proc_from_state(state: dict[str, Any]) -> TabularProc:
     """Rebuild a fitted proc from its state; only the three known procs (no code is named by state)."""
-    name = state.get("proc")
-    if name not in PROCS:
-        raise ConfigError(f"unknown tabular proc {name!r} in the preprocessing state; known: {sorted(PROCS)}")
+    name = state.get("proc") if isinstance(state, dict) else None
+    if not isinstance(name, str) or name not in PROCS:
+        raise ConfigError(f"unknown tabular proc {str(name)[:60]!r} in the preprocessing state; known: {sorted(PROCS)}")
     return PROCS[name].from_state(state)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from graftzoo_tabular import checks
 from graftzoo_tabular.errors import ConfigError, TableError
 from graftzoo_tabular.jsonable import plain, sort_values
 from graftzoo_tabular.procs import index_of
@@ -109,6 +110,29 @@ class TargetEncoder:
     def state(self) -> dict[str, Any]:
         return {"kind": self.kind, "y_names": self.y_names, "vocab": self.vocab}
 
+    @property
+    def class_names(self) -> list[str] | None:
+        """The labels predictions decode to, as text (what a saved head stores as its classes)."""
+        return [str(v) for v in self.vocab] if self.vocab is not None else None
+
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> TargetEncoder:
-        return cls(state["kind"], state["y_names"], state.get("vocab"))
+        """The encoder `state()` describes, every key checked (a saved head is untrusted input)."""
+        where = "the target state"
+        checks.mapping(state, where, {"kind", "y_names", "vocab"})
+        kind = state["kind"]
+        if kind not in KINDS:
+            raise ConfigError(f"{where}: kind must be one of {list(KINDS)}, got {str(kind)[:60]!r}")
+        y_names = checks.names(state["y_names"], f"{where}: y_names")
+        if not y_names:
+            raise ConfigError(f"{where}: y_names is empty")
+        vocab = state["vocab"]
+        if kind == "classification":
+            vocab = checks.category_values(vocab, f"{where}: vocab", checks.MAX_CLASSES)
+            if not vocab:
+                raise ConfigError(f"{where}: a classification target needs its classes in vocab")
+        elif kind == "multilabel" and vocab != y_names:
+            raise ConfigError(f"{where}: a multi-label target's vocab must be its y_names")
+        elif kind == "regression" and vocab is not None:
+            raise ConfigError(f"{where}: a regression target has no vocab (null)")
+        return cls(kind, y_names, vocab)

@@ -12,7 +12,7 @@ from graftzoo_tabular import TabularDataLoaders, tabular_body, tabular_learner
 from graftzoo_tabular.cont_embeddings import PeriodicEmbeddings, PiecewiseLinearEmbeddings, quantile_bins
 from graftzoo_tabular.errors import ConfigError
 
-SPEC = {"kind": "tabular/columns", "cat_names": ["a"], "cardinalities": [3], "cont_names": ["x", "y"], "n_cont": 2}
+SPEC = {"kind": "tabular/columns", "cat_names": ["a"], "cardinalities": [3], "cont_names": ["x", "y"], "n_cont": 2, "fingerprint": "sha256:0"}
 
 
 def test_piecewise_linear_encoding_by_hand() -> None:

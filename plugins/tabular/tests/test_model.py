@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -9,12 +10,15 @@ import pytest
 import torch
 from torch import nn
 
+import graftzoo
 from graftzoo.errors import ConfigError, WeightsError
+from graftzoo.inputs import InputSpec
 from graftzoo.learner import Learner
 from graftzoo.registry import current
 from graftzoo_tabular import ColumnEmbeddings, emb_sz_rule, embedding_sizes, tabular_body, tabular_model
 
-SPEC = {"kind": "tabular/columns", "cat_names": ["a", "b", "c"], "cardinalities": [3, 10, 100], "cont_names": ["x", "y"], "n_cont": 2}
+SPEC = {"kind": "tabular/columns", "cat_names": ["a", "b", "c"], "cardinalities": [3, 10, 100], "cont_names": ["x", "y"], "n_cont": 2,
+        "fingerprint": "sha256:0"}
 
 
 @pytest.mark.parametrize(("n", "width"), [(2, 2), (3, 3), (5, 4), (10, 6), (17, 8), (42, 13), (100, 21), (1000, 77), (10**6, 600)])
@@ -56,6 +60,17 @@ def test_body_shapes_and_layers() -> None:
     assert [m.p for m in body.modules() if isinstance(m, nn.Dropout)] == [0.1, 0.1, 0.2]
 
 
+def test_body_inputs_are_the_input_spec_and_are_checked_in_eval_mode() -> None:
+    body = tabular_body(inputs=SPEC, layers=[4])
+    assert body.inputs == InputSpec.from_json(SPEC) and "cardinalities" not in body.state_dict()
+    body.eval()
+    with pytest.raises(ConfigError, match="encoded for other columns"):
+        body(torch.tensor([[1, 2, 3]]), torch.randn(1, 3))
+    with pytest.raises(ConfigError, match="column 'b'"):
+        body(torch.tensor([[1, 10, 3]]), torch.randn(1, 2))
+    assert body(torch.tensor([[2, 9, 99]]), torch.randn(1, 2)).shape == (1, 4)
+
+
 def test_body_without_categorical_or_continuous_columns() -> None:
     only_cont = {**SPEC, "cat_names": [], "cardinalities": []}
     assert tabular_body(inputs=only_cont, layers=[4])(torch.zeros(3, 0, dtype=torch.long), torch.randn(3, 2)).shape == (3, 4)
@@ -69,7 +84,7 @@ def test_body_needs_an_input_spec() -> None:
 
 
 def test_grafted_model_output_groups_and_config() -> None:
-    model = tabular_model(SPEC, 4, "core/classification", body_kwargs={"layers": [16, 8]}, head_kwargs={"y_range": None, "bn_final": False})
+    model = tabular_model(SPEC, 4, "core/classification", body_kwargs={"layers": [16, 8]}, head_kwargs={"bn_final": False})
     out = model(torch.tensor([[1, 2, 3], [0, 9, 99]]), torch.randn(2, 2))
     assert out.shape == (2, 4)
     groups = model.param_groups()  # check_split: every parameter exactly once
@@ -78,6 +93,8 @@ def test_grafted_model_output_groups_and_config() -> None:
     assert {id(p) for p in groups[1]} == {id(p) for p in model.head.parameters()}
     assert model.config["arch"] == "tabular/embeddings_mlp" and model.config["head"] == "tabular/linear"
     assert model.config["inputs"] == SPEC and model.config["body_kwargs"] == {"layers": [16, 8]}
+    rebuilt = graftzoo.from_config(json.loads(json.dumps(model.config)))  # core's one path rebuilds it from JSON
+    assert rebuilt.config == model.config and type(rebuilt.body).__name__ == "TabularBody"
     names = set(model.state_dict())
     assert "body.net.embeds.weight" in names and not any("offset" in n for n in names)
 
@@ -105,7 +122,10 @@ def test_freezing_the_body_leaves_the_head_trainable() -> None:
 
 def test_manifest_registers_the_arch_and_head() -> None:
     registry = current()
-    assert registry.get("archs", "tabular/embeddings_mlp").body == "graftzoo_tabular.body:tabular_body"
+    arch = registry.get("archs", "tabular/embeddings_mlp")
+    assert arch.inputs == "tabular/columns" and arch.probe_size == 0 and arch.body is None
+    assert arch.steps == {"factory": "graftzoo_tabular.body:build_network", "body": "graftzoo_tabular.body:wrap_body"}
+    assert registry.get("preprocessors", "tabular/columns").factory == "graftzoo_tabular.preprocessor:TabularPreprocessor"
     assert registry.get("heads", "tabular/linear").factory == "graftzoo_tabular.head:linear_head"
     from graftzoo.testing import manifest_problems
 

@@ -16,11 +16,18 @@ def pre(small_df: pd.DataFrame) -> TabularPreprocessor:
     return TabularPreprocessor.fit(small_df, ["color", "size"], ["age", "height"], ["label"])
 
 
-def test_input_spec_describes_the_model_inputs(pre: TabularPreprocessor) -> None:
-    assert pre.input_spec() == {
+def test_input_spec_describes_the_model_inputs(pre: TabularPreprocessor, small_df: pd.DataFrame) -> None:
+    spec = pre.input_spec().to_json()
+    assert spec.pop("fingerprint").startswith("sha256:")
+    assert spec == {
         "kind": "tabular/columns", "cat_names": ["color", "size", "age_na"], "cardinalities": [4, 4, 3],
         "cont_names": ["age", "height"], "n_cont": 2,
     }
+    # the fingerprint follows the fitted feature procs, not the target
+    other_target = TabularPreprocessor.fit(small_df, ["color", "size"], ["age", "height"])  # no target
+    assert other_target.input_spec() == pre.input_spec()
+    other_rows = TabularPreprocessor.fit(small_df.iloc[:6], ["color", "size"], ["age", "height"], ["label"])
+    assert other_rows.input_spec().params["fingerprint"] != pre.input_spec().params["fingerprint"]
 
 
 def test_dict_series_and_dataframe_rows_encode_alike(pre: TabularPreprocessor, small_df: pd.DataFrame) -> None:

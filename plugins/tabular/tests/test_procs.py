@@ -121,7 +121,7 @@ def test_state_round_trips_through_json(small_df: pd.DataFrame) -> None:
 
 def test_state_naming_an_unknown_proc_is_refused(small_df: pd.DataFrame) -> None:
     state = fit(small_df).state()
-    state["procs"].append({"proc": "os:system"})
+    state["procs"][0] = {"proc": "os:system"}
     with pytest.raises(ConfigError, match="unknown tabular proc"):
         TabularPreprocessor.from_state(state)
 
