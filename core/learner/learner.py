@@ -130,7 +130,7 @@ class Learner(TrainLoop):
 
     def to_channels_last(self) -> Learner:
         """Model and 4-d float inputs in channels_last memory format (faster convs on GPU)."""
-        self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        self.model.to(memory_format=torch.channels_last)
         self.channels_last = True
         return self
 

@@ -128,7 +128,7 @@ def shard_loader(dl: Any, rank: int, world_size: int, *, train: bool, seed: int 
         num_workers=dl.num_workers,
         collate_fn=dl.collate_fn,
         pin_memory=dl.pin_memory,
-        drop_last=dl.drop_last and len(sampler) >= dl.batch_size,  # type: ignore[arg-type]
+        drop_last=dl.drop_last and len(sampler) >= dl.batch_size,
         timeout=dl.timeout,
         worker_init_fn=dl.worker_init_fn,
         generator=dl.generator,

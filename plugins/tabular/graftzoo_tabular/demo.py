@@ -71,7 +71,9 @@ def demo(out: str | Path = "demo_output", epochs: int | None = None) -> float:
     learn = tabular_learner(dls, layers=[200, 100], quiet=True)
     epochs = EPOCHS if epochs is None else epochs
     learn.fit_one_cycle(epochs, 1e-2)
-    accuracy = float(learn.validate()[1])
+    metrics = learn.validate()
+    assert metrics[1] is not None, "the validation set is empty"
+    accuracy = float(metrics[1])
     elapsed = time.perf_counter() - start
     print(f"tabular_learner, {epochs} epoch(s): validation accuracy {accuracy:.4f} in {elapsed:.1f} s (data included)")
     folder = save_head(learn, Path(out) / "tabular-head", dataset=name)

@@ -73,7 +73,7 @@ class TargetEncoder:
         """(B,) int64 class indices, or (B, n_targets) float32."""
         if self.kind == "classification":
             col = df[self.y_names[0]]
-            codes = index_of(col, self.vocab)  # type: ignore[arg-type]
+            codes = index_of(col, self.vocab)
             if (codes < 0).any():
                 unknown = sorted({str(v) for v in col[codes < 0]})[:5]
                 raise TableError(f"target column {self.y_names[0]!r} has labels {unknown} that are not among the classes {self.vocab[:10]}")  # type: ignore[index]
