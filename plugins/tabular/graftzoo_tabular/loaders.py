@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -144,6 +146,15 @@ class TabularDataLoaders:
 
     def __getitem__(self, i: int) -> TensorBatches | None:
         return self.loaders[i]
+
+    def distributed(self, rank: int, world_size: int) -> TabularDataLoaders:
+        """This rank's share under DDP (graftzoo.learner.sharding's hook): every `world_size`-th row of
+        each epoch's shuffled order, training padded so every rank steps alike, validation not padded.
+        Every rank must build the loaders with the same `seed`."""
+        shard = copy.copy(self)
+        shard.train = self.train.shard(rank, world_size, pad=True)
+        shard.valid = self.valid.shard(rank, world_size, pad=False) if self.valid is not None else None
+        return shard
 
     def test_dl(self, df: Any, bs: int | None = None, with_labels: bool | None = None) -> TensorBatches:
         """Batches `(x_cat, x_cont, y)` of new rows, preprocessed as the training rows were. `y` is the

@@ -109,3 +109,26 @@ def test_from_csv_reads_like_from_df(table: pd.DataFrame, tmp_path: Path) -> Non
     assert (a.cat_names, a.cont_names, a.vocab) == (b.cat_names, b.cont_names, b.vocab)
     assert a.preprocessor.state()["procs"][1] == b.preprocessor.state()["procs"][1]
     assert torch.allclose(next(iter(a.valid))[1], next(iter(b.valid))[1])
+
+
+def test_ddp_shards_cover_every_row_once_and_step_alike() -> None:
+    """`dls.distributed(rank, world_size)`: the hook the Learner uses under torchrun (one process per rank,
+    each building the loaders with the same seed, simulated here by building them once per rank)."""
+    import pandas as pd
+
+    from graftzoo_tabular import TabularDataLoaders
+
+    df = pd.DataFrame({"a": [f"c{i % 3}" for i in range(23)], "x": [float(i) for i in range(23)], "y": [i % 2 for i in range(23)]})
+
+    def build() -> TabularDataLoaders:
+        return TabularDataLoaders.from_df(df, "y", cat_names=["a"], cont_names=["x"], valid_idx=list(range(18, 23)), seed=0, bs=3)
+
+    full_order = build().train.order().tolist()
+    shards = [build().distributed(rank, 2) for rank in range(2)]
+    orders = [shard.train.order().tolist() for shard in shards]
+    assert orders == [full_order[0::2], full_order[1::2]]  # disjoint, together every training row once
+    assert len(shards[0].train) == len(shards[1].train) == 3
+    rows = [sum(int(xb[0].shape[0]) for xb in shard.train) for shard in shards]
+    assert rows == [9, 9]
+    valid = [shard.valid.order().tolist() for shard in shards]
+    assert valid == [[0, 2, 4], [1, 3]]  # validation split without padding: exact reduced metrics
