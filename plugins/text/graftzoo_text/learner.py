@@ -31,8 +31,9 @@ class TextLearner(Learner):
 
     @property
     def encoder(self) -> AWD_LSTM:
-        net = self.model.body.net
-        assert isinstance(net, AWD_LSTM)
+        net = getattr(getattr(self.model, "body", None), "net", None)
+        if not isinstance(net, AWD_LSTM):
+            raise ConfigError(f"this Learner's model has no AWD-LSTM body (got {type(net).__name__}); encoders are AWD-LSTM's")
         return net
 
     def save_encoder(self, name: str | Path) -> Path:

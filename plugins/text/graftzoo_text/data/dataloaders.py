@@ -116,7 +116,7 @@ class TextDataLoaders:
         return cls.from_df(df, "text", "label", valid_col="is_valid", **kwargs)
 
     # ---- using ---------------------------------------------------------------------------------
-    def encode_item(self, text: str) -> tuple[torch.Tensor]:
+    def encode_item(self, text: str) -> tuple[torch.Tensor, ...]:
         """One text -> model input with batch dim 1 (what `Learner.predict` feeds the model)."""
         return self.preprocessor.encode([text])
 
