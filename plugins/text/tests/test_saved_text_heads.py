@@ -158,6 +158,9 @@ def test_head_weights_from_a_saved_language_model_start_the_classifier(
     lm_folder = graftzoo.save_head(lm, tmp_path / "lm")
     learn = text_classifier_learner(clas_dls, weights=f"head://{lm_folder}", seq_len=8, quiet=True, path=tmp_path)
     assert learn.model.config["weights"] == f"head://{lm_folder}"
+    assert learn.model.config["body_kwargs"] == lm.model.config["body_kwargs"]  # the body's settings, recorded
+    unweighted = graftzoo.from_config(learn.model.config, weights=False)  # the same network, without the LM
+    assert {k: v.shape for k, v in unweighted.state_dict().items()} == {k: v.shape for k, v in learn.model.state_dict().items()}
     for (name, a), b in zip(lm.model.body.state_dict().items(), learn.model.body.state_dict().values()):
         assert torch.equal(a, b), name
     assert not learn.model.body.net.encoder.weight.requires_grad  # frozen: the head trains first
