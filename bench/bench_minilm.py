@@ -101,8 +101,11 @@ def main() -> None:
     from sklearn.linear_model import LogisticRegression
 
     texts, labels = load_tweets(args.n_train + args.n_valid)
-    model = graftzoo.graft("text/minilm_l6", "text/pooled_classify", n_out=len(CLASSES), weights="default")
-    ids = model.body.preprocessor(max_length=args.max_length)(texts)
+    from graftzoo_text.wordpiece import WordPiecePreprocessor
+
+    pre = WordPiecePreprocessor.from_packaged(max_length=args.max_length)  # the body's inputs are its tokenizer's
+    model = graftzoo.graft("text/minilm_l6", "text/pooled_classify", n_out=len(CLASSES), weights="default", inputs=pre.input_spec())
+    ids = pre(texts)
     y = torch.tensor(labels)
     n = args.n_train
     train_ds, valid_ds = TensorDataset(ids[:n], y[:n]), TensorDataset(ids[n:], y[n:])

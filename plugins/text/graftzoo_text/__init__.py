@@ -15,6 +15,7 @@ _LAZY = {
     "Numericalize": "graftzoo_text.vocab",
     "make_vocab": "graftzoo_text.vocab",
     "TextPreprocessor": "graftzoo_text.preprocessor",
+    "WordPiecePreprocessor": "graftzoo_text.wordpiece",
     "AWD_LSTM": "graftzoo_text.awd_lstm",
     "AWD_LSTM_LM_CONFIG": "graftzoo_text.awd_lstm",
     "AWD_LSTM_CLAS_CONFIG": "graftzoo_text.awd_lstm",

@@ -9,6 +9,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call
 
+from graftzoo.errors import ConfigError
+
 #: fastai's `awd_lstm_lm_config` and `awd_lstm_clas_config`.
 AWD_LSTM_LM_CONFIG: dict[str, Any] = dict(
     emb_sz=400, n_hid=1152, n_layers=3, pad_token=1, bidir=False, output_p=0.1,
@@ -107,6 +109,11 @@ class AWD_LSTM(nn.Module):
         self.hidden = []
 
     def forward(self, inp: Tensor) -> Tensor:
+        if not self.training and inp.numel() and not 0 <= int(inp.min()) <= int(inp.max()) < self.encoder.num_embeddings:
+            raise ConfigError(
+                f"token ids must lie in [0, {self.encoder.num_embeddings}) for this AWD-LSTM, got {int(inp.min())}..{int(inp.max())}: "
+                "the preprocessor does not match this body (another vocabulary, or an edited saved head?)"
+            )
         bs = inp.size(0)
         if len(self.hidden) != self.n_layers or self.hidden[0][0].size(1) != bs:
             self.hidden = [self._resized(layer, bs) for layer in range(self.n_layers)]

@@ -21,12 +21,14 @@ from torch import nn
 
 from graftzoo.body import Body
 from graftzoo.errors import ConfigError
+from graftzoo.inputs import InputSpec
 from graftzoo.spec import ArchSpec
 
 if TYPE_CHECKING:
     from graftzoo_text.wordpiece import WordPiecePreprocessor
 
 ACTIVATIONS = ("gelu", "gelu_new", "gelu_pytorch_tanh", "relu")
+KIND = "text/wordpiece"
 
 
 @dataclass(frozen=True)
@@ -241,10 +243,10 @@ class BertBody(Body):
     """
 
     def __init__(self, net: BertModel, *, spec: ArchSpec, weights: str | None, cut: int | None,
-                 n_in: int = 3, checkpoint: Path | None = None) -> None:
+                 inputs: InputSpec | None = None, checkpoint: Path | None = None) -> None:
         config = net.config
         super().__init__(
-            net, spec=spec, weights=weights, n_in=n_in, cut=cut, split=bert_split,
+            net, spec=spec, weights=weights, inputs=checked_inputs(config, inputs, spec.name), cut=cut, split=bert_split,
             num_features=config.hidden_size,
             feature_info=[{"module": "encoder", "num_chs": config.hidden_size, "reduction": 1}],
         )
@@ -258,9 +260,9 @@ class BertBody(Body):
     def pad_idx(self) -> int:
         return self.config.pad_token_id
 
-    def input_spec(self) -> dict[str, Any]:
+    def input_spec(self) -> InputSpec:
         """What the body takes: WordPiece token ids of this vocabulary, padded with `pad_idx`."""
-        return {"kind": "text/wordpiece", "vocab_size": self.config.vocab_size, "pad_idx": self.pad_idx}
+        return self.inputs
 
     def preprocessor(self, max_length: int | None = None) -> WordPiecePreprocessor:
         """The WordPiece preprocessor of this body's checkpoint (or of the arch's default weights)."""
@@ -279,9 +281,18 @@ class BertBody(Body):
         return WordPiecePreprocessor.from_folder(folder, max_length=length)
 
 
-def build_body(spec: ArchSpec, weights: str | None = None, n_in: int = 3, cut: int | str | None = None) -> BertBody:
+def checked_inputs(config: BertConfig, inputs: InputSpec | None, arch: str) -> InputSpec:
+    """The `text/wordpiece` inputs of a BERT of `config`; given `inputs` must agree with it."""
+    own = InputSpec(KIND, {"vocab_size": config.vocab_size, "pad_idx": config.pad_token_id})
+    if inputs is not None and inputs != own:
+        raise ConfigError(f"{arch} takes inputs {own.to_json()} (its checkpoint's vocabulary), not {inputs.to_json()}"[:400])
+    return own
+
+
+def build_body(spec: ArchSpec, weights: str | None = None, inputs: InputSpec | None = None,
+               cut: int | str | None = None) -> BertBody:
     """The arch's `body` builder: a BERT from `weights` (a checkpoint folder reference) or, without, from
-    the arch's `factory_kwargs`. `n_in` means nothing to token ids; it is kept only as the config's value."""
+    the arch's `factory_kwargs`; `inputs` (text/wordpiece), when given, must match its vocabulary."""
     from graftzoo_text.bert_weights import canonical_ref, checkpoint_folder, load_checkpoint, read_config
 
     if cut is not None and not isinstance(cut, int):
@@ -292,14 +303,17 @@ def build_body(spec: ArchSpec, weights: str | None = None, n_in: int = 3, cut: i
                 f"{spec.name} takes its size from a checkpoint's config.json: pass weights='file:///path/to/folder' "
                 "or 'hf://namespace/repo' (a folder with config.json, model.safetensors and tokenizer.json)"
             )
-        return BertBody(keep_layers(bert_model(**spec.factory_kwargs), cut), spec=spec, weights=None, cut=cut, n_in=n_in)
+        config = BertConfig(**spec.factory_kwargs)
+        checked_inputs(config, inputs, spec.name)
+        return BertBody(keep_layers(BertModel(config), cut), spec=spec, weights=None, cut=cut, inputs=inputs)
     weights = canonical_ref(weights)
     folder = checkpoint_folder(weights)
     config = read_config(folder)
     _check_fits(config, spec, weights)
+    checked_inputs(config, inputs, spec.name)
     net = BertModel(config)
     load_checkpoint(net, folder, weights)
-    return BertBody(keep_layers(net, cut), spec=spec, weights=weights, cut=cut, n_in=n_in, checkpoint=folder)
+    return BertBody(keep_layers(net, cut), spec=spec, weights=weights, cut=cut, inputs=inputs, checkpoint=folder)
 
 
 def _check_fits(config: BertConfig, spec: ArchSpec, weights: str) -> None:

@@ -57,13 +57,12 @@ class PooledHead(Head):
 
 def pooled_classify_head(body: Body, n_out: int, pooling: str = "mean", lin_ftrs: Sequence[int] = (),
                          ps: float | Sequence[float] = 0.1, first_bn: bool = True) -> PooledHead:
-    """The `text/pooled_classify` head factory: sits on any body with `input_spec()` giving `pad_idx`
+    """The `text/pooled_classify` head factory: sits on any token body (its inputs give `pad_idx`)
     whose output is (B, L, num_features) hidden states."""
-    input_spec = getattr(body, "input_spec", None)
-    if not callable(input_spec) or "pad_idx" not in input_spec():
+    pad_idx = body.inputs.params.get("pad_idx")
+    if not isinstance(pad_idx, int) or isinstance(pad_idx, bool):
         raise ConfigError(
             f"text/pooled_classify pools token states and needs a token body (such as text/minilm_l6); "
             f"{body.arch} does not say which id pads its inputs"
         )
-    return PooledHead(body.num_features, n_out, pad_idx=int(input_spec()["pad_idx"]), pooling=pooling,
-                      lin_ftrs=lin_ftrs, ps=ps, first_bn=first_bn)
+    return PooledHead(body.num_features, n_out, pad_idx=pad_idx, pooling=pooling, lin_ftrs=lin_ftrs, ps=ps, first_bn=first_bn)

@@ -9,19 +9,16 @@ from typing import Any
 
 import torch
 
-from graftzoo.errors import ConfigError
-from graftzoo.grafting import GraftedModel, weights_ref
+from graftzoo.errors import ConfigError, GraftzooError, WeightsError
+from graftzoo.building import arch_spec, weights_ref
+from graftzoo.grafting import GraftedModel, graft
 from graftzoo.learner import Callback, Learner
 from graftzoo.spec import ArchSpec
-from graftzoo.task import ClassificationTask
-from graftzoo_text.awd_lstm import AWD_LSTM, AWD_LSTM_CLAS_CONFIG, AWD_LSTM_LM_CONFIG
-from graftzoo_text.body import awd_lstm_body
+from graftzoo_text.awd_lstm import AWD_LSTM, AWD_LSTM_CLAS_CONFIG, AWD_LSTM_LM_CONFIG, ENCODER_KEYS
 from graftzoo_text.callbacks import ModelResetter, RNNRegularizer, reset_hidden
-from graftzoo_text.classify_head import classify_head
 from graftzoo_text.encoder_io import load_encoder, save_encoder
-from graftzoo_text.lm_head import LMHead, lm_head
+from graftzoo_text.lm_head import LMHead
 from graftzoo_text.rules import BOS, PAD, UNK, decode_spec_tokens
-from graftzoo_text.tasks import LanguageModelTask
 
 
 class TextLearner(Learner):
@@ -34,8 +31,9 @@ class TextLearner(Learner):
 
     @property
     def encoder(self) -> AWD_LSTM:
-        net = self.model.body.net
-        assert isinstance(net, AWD_LSTM)
+        net = getattr(getattr(self.model, "body", None), "net", None)
+        if not isinstance(net, AWD_LSTM):
+            raise ConfigError(f"this Learner's model has no AWD-LSTM body (got {type(net).__name__}); encoders are AWD-LSTM's")
         return net
 
     def save_encoder(self, name: str | Path) -> Path:
@@ -63,7 +61,7 @@ class LMLearner(TextLearner):
                 min_p: float | None = None, decoder: Callable[[Sequence[str]], list[str]] = decode_spec_tokens) -> str:
         """`text` followed by `n_words` sampled tokens (no `xxunk` with `no_unk`; `temperature` < 1 is greedier)."""
         vocab = self.dls.text_vocab
-        ids = self.dls.preprocessor.encode([text])[0].tolist()
+        ids = self.dls.preprocessor.numericalize([text])[0].tolist()
         model = self.model
         model.eval()
         reset_hidden(model)
@@ -86,20 +84,31 @@ class LMLearner(TextLearner):
         return " ".join(decoder([vocab[i] for i in ids if vocab[i] not in (BOS, PAD)]))
 
 
-def _text_arch(arch: str | ArchSpec) -> ArchSpec:
-    if isinstance(arch, ArchSpec):
-        return arch
-    from graftzoo.registry import get_arch
+def _graft_text(dls: Any, arch: str | ArchSpec, head: str, n_out: int, weights: str | None,
+                body_kwargs: dict[str, Any], head_kwargs: dict[str, Any]) -> tuple[GraftedModel, str | None]:
+    """The model through `graftzoo.graft`, for the vocabulary of `dls.preprocessor`.
 
-    return get_arch(arch)
+    A `head://` reference is the body of a saved head (same vocabulary; it keeps its own settings);
+    any other reference is an encoder file, loaded afterwards (its embedding re-indexed for this
+    vocabulary) and returned so the caller can take the decoder bias from it.
+    """
+    spec = arch_spec(arch)
+    ref = weights_ref(spec, weights)
+    from_head = ref is not None and ref.startswith("head://")
+    model = graft(spec, head, n_out=n_out, inputs=dls.preprocessor.input_spec(), weights=ref if from_head else None,
+                  body_kwargs=_saved_body_kwargs(ref) if ref is not None and from_head else body_kwargs,
+                  head_kwargs=head_kwargs)
+    return model, None if from_head else ref
 
 
-def _grafted(spec: ArchSpec, body: Any, head: Any, head_name: str, n_out: int, head_kwargs: dict[str, Any],
-             task: Any, inputs: dict[str, Any], body_kwargs: dict[str, Any]) -> GraftedModel:
-    """Body + head in core's GraftedModel, with a config naming what rebuilds it (the input spec too)."""
-    config = {"arch": spec.name, "weights": body.weights, "n_in": 1, "cut": None, "head": head_name, "n_out": n_out,
-              "head_kwargs": head_kwargs, "task": task.name, "inputs": inputs, "body_kwargs": body_kwargs}
-    return GraftedModel(body, head, task=task, config=config)
+def _saved_body_kwargs(ref: str) -> dict[str, Any]:
+    """The body settings of the head saved at `head://REF`: the body keeps them, and the new config says so."""
+    from graftzoo.artifacts.load import load_head
+
+    try:
+        return dict(load_head(ref.removeprefix("head://")).config["body_kwargs"])
+    except GraftzooError as exc:
+        raise WeightsError(f"cannot take the body of {ref!r}: {exc}") from exc
 
 
 def language_model_learner(dls: Any, arch: str | ArchSpec = "text/awd_lstm", config: dict[str, Any] | None = None,
@@ -107,28 +116,23 @@ def language_model_learner(dls: Any, arch: str | ArchSpec = "text/awd_lstm", con
                            beta: float = 1.0, **learner_kwargs: Any) -> LMLearner:
     """fastai's `language_model_learner`: an AWD-LSTM language model on the vocabulary of `dls`.
 
-    `weights` is an encoder file (from `save_encoder`, or `"default"` for the arch's default, None for
-    random); its embedding is re-indexed for this vocabulary and the model starts frozen but for the
-    embedding and decoder.
+    `weights` is an encoder file (from `save_encoder`; its embedding is re-indexed for this vocabulary),
+    `head://REF` (the body of a saved language model with the same vocabulary), `"default"` for the
+    arch's default or None for random; with weights the model starts frozen but for the last group.
     """
     if not getattr(dls, "is_lm", False):
         raise ConfigError("language_model_learner needs language-model data: TextDataLoaders.from_df(..., is_lm=True)")
-    spec = _text_arch(arch)
-    ref = weights_ref(spec, weights)
     cfg = {**AWD_LSTM_LM_CONFIG, **(config or {})}
-    inputs = dls.preprocessor.input_spec()
-    body_kwargs: dict[str, Any] = {"config": {k: v for k, v in cfg.items() if k in AWD_LSTM_LM_CONFIG}, "drop_mult": drop_mult}
-    body = awd_lstm_body(spec, weights=ref, inputs=inputs, **body_kwargs)
-    n_out = inputs["vocab_size"]
     head_kwargs = {"output_p": cfg["output_p"] * drop_mult, "tie_weights": cfg["tie_weights"], "out_bias": cfg["out_bias"]}
-    head = lm_head(body, n_out, **head_kwargs)
-    model = _grafted(spec, body, head, "text/lm", n_out, head_kwargs, LanguageModelTask(), inputs, body_kwargs)
-    if ref is not None:
-        bias = load_encoder(body.net, ref, dls.text_vocab)  # type: ignore[arg-type]
-        if bias is not None and head.bias is not None:
+    model, encoder_file = _graft_text(dls, arch, "text/lm", len(dls.text_vocab), weights,
+                                      _body_kwargs(cfg, drop_mult), head_kwargs)
+    if encoder_file is not None:
+        bias = load_encoder(model.body.net, encoder_file, dls.text_vocab)  # type: ignore[arg-type]
+        head = model.head
+        if bias is not None and isinstance(head, LMHead) and head.bias is not None:
             head.bias.data.copy_(bias)
     learn = LMLearner(dls, model, alpha=alpha, beta=beta, **learner_kwargs)
-    if ref is not None:
+    if model.body.weights is not None or encoder_file is not None:
         learn.freeze()
     return learn
 
@@ -142,31 +146,34 @@ def text_classifier_learner(dls: Any, arch: str | ArchSpec = "text/awd_lstm", se
     """fastai's `text_classifier_learner`: an AWD-LSTM read BPT3C-style in `seq_len` chunks (the last
     `max_len` tokens pooled), then LinBnDrop layers `lin_ftrs` with dropouts `ps`.
 
-    `weights` is an encoder file (a fine-tuned language model's `save_encoder`), loaded and frozen; or
-    load one later with `learn.load_encoder(name)`.
+    `weights` is `head://REF` (a fine-tuned language model saved with `save_head`, built for the same
+    vocabulary: its body, dropouts included, is this model's body) or an encoder file (a language
+    model's `save_encoder`, re-indexed for another vocabulary with fastai's `match_embeds`), loaded and
+    frozen; or load an encoder later with `learn.load_encoder(name)`.
     """
     if getattr(dls, "is_lm", False):
         raise ConfigError("text_classifier_learner needs labelled data, not language-model data (is_lm=False)")
     n_out = n_out or getattr(dls, "c", None)
     if not n_out:
         raise ConfigError("n_out is not given and the data loaders have no `c` (number of classes): pass n_out=")
-    spec = _text_arch(arch)
-    ref = weights_ref(spec, weights)
     cfg = {**AWD_LSTM_CLAS_CONFIG, **(config or {})}
-    inputs = dls.preprocessor.input_spec()
-    body_kwargs: dict[str, Any] = {"config": {k: v for k, v in cfg.items() if k in AWD_LSTM_LM_CONFIG}, "drop_mult": drop_mult}
-    body = awd_lstm_body(spec, weights=ref, inputs=inputs, **body_kwargs)
     head_kwargs = {
         "bptt": seq_len, "max_len": max_len, "lin_ftrs": list(lin_ftrs) if lin_ftrs is not None else None,
         "ps": list(ps) if ps is not None else None, "output_p": cfg["output_p"] * drop_mult,
         "y_range": list(y_range) if y_range is not None else None,
     }
-    head = classify_head(body, n_out, **head_kwargs)
-    model = _grafted(spec, body, head, "text/classify", n_out, head_kwargs, ClassificationTask(), inputs, body_kwargs)
-    model.vocab = list(getattr(dls, "classes", None) or []) or None
-    if ref is not None:
-        load_encoder(body.net, ref, dls.text_vocab)  # type: ignore[arg-type]
+    model, encoder_file = _graft_text(dls, arch, "text/classify", n_out, weights, _body_kwargs(cfg, drop_mult), head_kwargs)
+    if encoder_file is not None:
+        load_encoder(model.body.net, encoder_file, dls.text_vocab)  # type: ignore[arg-type]
     learn = TextLearner(dls, model, alpha=alpha, beta=beta, **learner_kwargs)
-    if ref is not None:
+    if model.body.weights is not None or encoder_file is not None:
         learn.freeze()
     return learn
+
+
+def _body_kwargs(cfg: dict[str, Any], drop_mult: float) -> dict[str, Any]:
+    """The arch settings of a fastai config: its encoder keys and drop_mult."""
+    unknown = sorted(set(cfg) - set(AWD_LSTM_LM_CONFIG))
+    if unknown:
+        raise ConfigError(f"unknown AWD-LSTM config key(s) {unknown}; known: {sorted(AWD_LSTM_LM_CONFIG)}")
+    return {**{k: cfg[k] for k in ENCODER_KEYS}, "drop_mult": drop_mult}

@@ -20,6 +20,7 @@ class LMHead(Head):
     """
 
     initrange = 0.1
+    _encoder: nn.Embedding
 
     def __init__(self, encoder: nn.Embedding, n_out: int, output_p: float = 0.1, tie_weights: bool = True,
                  out_bias: bool = True) -> None:

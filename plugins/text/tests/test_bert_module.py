@@ -105,7 +105,7 @@ def test_packaged_state_is_a_small_reference_that_round_trips(folder: Path) -> N
     again = WordPiecePreprocessor.from_state(state)
     assert again.state() == state
     assert again(TEXTS).tolist() == REF_IDS
-    assert again.input_spec() == {"kind": "text/wordpiece", "vocab_size": 30522, "pad_idx": 0}
+    assert again.input_spec().to_json() == {"kind": "text/wordpiece", "vocab_size": 30522, "pad_idx": 0}
 
 
 def test_max_length_truncates_and_keeps_sep(folder: Path) -> None:

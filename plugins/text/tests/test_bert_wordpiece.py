@@ -36,7 +36,8 @@ def test_own_vocabulary_travels_in_the_state() -> None:
     again = WordPiecePreprocessor.from_state(state)
     texts = ["the cats sat on the mat", "a"]
     assert again(texts).tolist() == pre(texts).tolist() == [[2, 5, 6, 10, 7, 3], [2, 11, 3, 0, 0, 0]]
-    assert again.input_spec() == pre.input_spec() == {"kind": "text/wordpiece", "vocab_size": 12, "pad_idx": 0}
+    assert again.input_spec() == pre.input_spec()
+    assert pre.input_spec().to_json() == {"kind": "text/wordpiece", "vocab_size": 12, "pad_idx": 0}
 
 
 def test_unknown_packaged_reference_is_refused() -> None:
@@ -44,7 +45,7 @@ def test_unknown_packaged_reference_is_refused() -> None:
     for tokenizer in ({"packaged": "all-minilm-l12-v2", "sha256": known.tokenizer_sha256},
                       {"packaged": "all-minilm-l6-v2", "sha256": "0" * 64}):
         with pytest.raises(ConfigError, match="does not serve"):
-            WordPiecePreprocessor.from_state({"kind": "text/wordpiece", "tokenizer": tokenizer})
+            WordPiecePreprocessor.from_state({"kind": "text/wordpiece", "max_length": 128, "tokenizer": tokenizer})
 
 
 @pytest.mark.parametrize("state", [

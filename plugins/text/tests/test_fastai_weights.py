@@ -55,23 +55,17 @@ CONFIG = dict(emb_sz=12, n_hid=20, n_layers=2, pad_token=1, bidir=False)
 
 def test_same_outputs_as_fastai(tiny_inputs: dict) -> None:
     fastai_text = pytest.importorskip("fastai.text.all", reason="fastai is only a benchmark anchor")
-    from graftzoo.registry import get_arch
-    from graftzoo.task import ClassificationTask
-    from graftzoo_text.body import awd_lstm_body
-    from graftzoo_text.classify_head import classify_head
-    from graftzoo_text.lm_head import lm_head
-    from graftzoo_text.tasks import LanguageModelTask
+    import graftzoo
 
     torch.manual_seed(0)
     lm_cfg = dict(CONFIG, output_p=0.1, hidden_p=0.15, input_p=0.25, embed_p=0.02, weight_p=0.2, tie_weights=True, out_bias=True)
     fa_lm = fastai_text.get_language_model(fastai_text.AWD_LSTM, 40, config=lm_cfg).eval()
     tensors, bias = encoder_from_fastai(fa_lm.state_dict())
-    body = awd_lstm_body(get_arch("text/awd_lstm"), inputs=tiny_inputs, config={"emb_sz": 12, "n_hid": 20, "n_layers": 2})
-    body.net.load_state_dict(tensors)
-    head = lm_head(body, 40)
-    assert bias is not None and head.bias is not None
-    head.bias.data.copy_(bias)
-    ours = GraftedModel(body, head, task=LanguageModelTask(), config={}).eval()
+    sizes = {"emb_sz": 12, "n_hid": 20, "n_layers": 2}
+    ours = graftzoo.graft("text/awd_lstm", "text/lm", n_out=40, inputs=tiny_inputs, body_kwargs=sizes).eval()
+    ours.body.net.load_state_dict(tensors)
+    assert bias is not None and ours.head.bias is not None
+    ours.head.bias.data.copy_(bias)
     x = torch.randint(2, 40, (3, 9))
     fa_lm.reset()
     with torch.no_grad():
@@ -81,11 +75,10 @@ def test_same_outputs_as_fastai(tiny_inputs: dict) -> None:
     fa_clas = fastai_text.get_text_classifier(fastai_text.AWD_LSTM, 40, 3, seq_len=4, config=clas_cfg).eval()
     state = fa_clas.state_dict()
     tensors, _ = encoder_from_fastai(state)
-    body = awd_lstm_body(get_arch("text/awd_lstm"), inputs=tiny_inputs, config={"emb_sz": 12, "n_hid": 20, "n_layers": 2})
-    body.net.load_state_dict(tensors)
-    head = classify_head(body, 3, bptt=4, max_len=72 * 20)
-    head.load_state_dict({k.removeprefix("1."): v for k, v in state.items() if k.startswith("1.")})
-    ours = GraftedModel(body, head, task=ClassificationTask(), config={}).eval()
+    ours = graftzoo.graft("text/awd_lstm", "text/classify", n_out=3, inputs=tiny_inputs, body_kwargs=sizes,
+                          head_kwargs={"bptt": 4, "max_len": 72 * 20}).eval()
+    ours.body.net.load_state_dict(tensors)
+    ours.head.load_state_dict({k.removeprefix("1."): v for k, v in state.items() if k.startswith("1.")})
     lengths = [12, 10, 9, 6, 5]  # sorted, each ending in the batch's last chunk: fastai's own layout
     batch = pad_chunks([np.random.default_rng(i).integers(2, 40, n) for i, n in enumerate(lengths)], 1, 4)
     with torch.no_grad():

@@ -86,7 +86,7 @@ def test_from_df_classifier(graftzoo_home: Path) -> None:
     assert dls.valid is not None and sum(len(y) for _, y in dls.valid) == 8
     table = dls.show_batch(max_n=2, show=False)
     assert list(table.columns) == ["text", "category"] and table.text[0].startswith("xxbos")
-    assert dls.encode_item("good fun")[0].tolist() == [dls.preprocessor.encode(["good fun"])[0].tolist()]
+    assert dls.encode_item("good fun")[0].tolist() == [dls.preprocessor.numericalize(["good fun"])[0].tolist()]
     test = dls.test_dl(["awful", "great fun movie"], bs=8)
     tx, _ = next(iter(test))
     assert dls.preprocessor.decode(tx[0]) == "xxbos awful"  # the given order, not sorted

@@ -38,7 +38,8 @@ def test_unknown_tokens_map_to_xxunk_and_fake_is_never_produced() -> None:
 def test_preprocessor_pads_first_in_chunks_and_round_trips_its_state() -> None:
     texts = ["the cat sat on the mat"] * 3 + ["the dog"] * 3
     pre = TextPreprocessor.fit(texts, min_freq=1, seq_len=3)
-    assert pre.input_spec() == {"kind": "text/tokens", "vocab_size": len(pre.vocab), "pad_idx": 1}
+    assert pre.input_spec().to_json() == {"kind": "text/tokens", "vocab_size": len(pre.vocab), "pad_idx": 1,
+                                          "fingerprint": pre.fingerprint}
     batch = pre(["the cat sat on the mat", "the dog"])  # 7 and 3 tokens (with xxbos)
     assert batch.dtype == torch.long and batch.shape == (2, 7)
     assert batch[1].tolist()[:3] == [1, 1, 1]  # one whole chunk of padding first ...

@@ -116,13 +116,13 @@ class TextDataLoaders:
         return cls.from_df(df, "text", "label", valid_col="is_valid", **kwargs)
 
     # ---- using ---------------------------------------------------------------------------------
-    def encode_item(self, text: str) -> tuple[torch.Tensor]:
+    def encode_item(self, text: str) -> tuple[torch.Tensor, ...]:
         """One text -> model input with batch dim 1 (what `Learner.predict` feeds the model)."""
-        return (self.preprocessor([text]),)
+        return self.preprocessor.encode([text])
 
     def test_dl(self, texts: Sequence[str], bs: int | None = None) -> ClassifierLoader:
         """Batches of new texts in the given order (dummy label 0), padded as for training."""
-        docs = self.preprocessor.encode(list(texts))
+        docs = self.preprocessor.numericalize(list(texts))
         return ClassifierLoader(docs, np.zeros(len(docs), dtype=np.int64), bs or self.bs, self.seq_len,
                                 self.pad_idx, sort=False)
 
