@@ -15,12 +15,12 @@ from graftzoo.spec import ArchSpec, HeadSpec, TaskSpec
 BeforeHead = Callable[[Body, Callable[..., Any], ModelConfig], None]
 
 
-def resolve(config: ModelConfig) -> tuple[ArchSpec, HeadSpec, TaskSpec]:
-    """The registered arch, head and task a config names (bare names resolved, plugins named if missing)."""
+def resolve(config: ModelConfig, arch: ArchSpec | None = None) -> tuple[ArchSpec, HeadSpec, TaskSpec]:
+    """The arch (`arch` itself when given, registered or not), head and task a config names."""
     from graftzoo.registry import current
 
     registry = current()
-    return arch_spec(config.arch), registry.get("heads", config.head), registry.get("tasks", config.task)
+    return arch or arch_spec(config.arch), registry.get("heads", config.head), registry.get("tasks", config.task)
 
 
 def assemble(config: ModelConfig, *, arch: ArchSpec | None = None, before_head: BeforeHead | None = None) -> Any:
@@ -31,14 +31,12 @@ def assemble(config: ModelConfig, *, arch: ArchSpec | None = None, before_head: 
     """
     from graftzoo.grafting import GraftedModel
 
-    registered, head_spec, task_spec = resolve(config) if arch is None else (arch, *resolve(config)[1:])
-    arch = registered
+    arch, head_spec, task_spec = resolve(config, arch)
     kwargs = check_json_kwargs(config.head_kwargs, head_spec.name, head_spec.kwargs_schema)
     body = create_body(arch, weights=config.weights, cut=config.cut, inputs=config.inputs, body_kwargs=config.body_kwargs)
     factory = import_attr(head_spec.factory)
     full = config.replace(arch=arch.name, head=head_spec.name, task=task_spec.name, head_kwargs=kwargs,
-                          weights=body.weights, inputs=body.inputs,
-                          body_kwargs=check_json_kwargs(config.body_kwargs, arch.name, arch.kwargs_schema, what="arch"))
+                          weights=body.weights, inputs=body.inputs, body_kwargs=dict(body.settings))
     if before_head is not None:
         before_head(body, factory, full)
     try:

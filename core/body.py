@@ -46,6 +46,7 @@ class Body(nn.Module):
         elif n_in is not None and inputs.n_in != n_in:
             raise ConfigError(f"n_in={n_in} contradicts inputs {inputs.to_json()}")
         self.inputs = inputs
+        self.settings: dict[str, Any] = {}  # the body_kwargs it was built with (set by create_body)
         self.cut = cut
         self.pooled = spec.pooled
         self._split = split

@@ -79,16 +79,18 @@ def create_body(
         source = weight_source(split_ref(ref)[0])
         build = getattr(source, "build_body", None)
         if callable(build):
-            body: Body = build(ref, spec, spec_inputs, cut, settings)
+            body: Body = build(ref, spec, spec_inputs, cut, settings)  # keeps the settings it was trained with
             return body
     if spec.body is not None:
         built: Body = import_attr(spec.body)(spec, weights=ref, inputs=spec_inputs, cut=cut, **settings)
+        built.settings = settings
         return built
     model = step(spec, "factory")(spec, spec_inputs, ref, **settings)
     if ref is not None:
         step(spec, "weights")(model, ref, spec)
     step(spec, "adapt")(model, spec, spec_inputs, ref is not None)
     result: Body = step(spec, "body")(model, spec, spec_inputs, ref, cut)
+    result.settings = settings
     return result
 
 

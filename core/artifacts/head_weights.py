@@ -40,6 +40,7 @@ class HeadWeights(WeightSource):
             raise WeightsError(f"{ref!r} was built with body_kwargs {config.body_kwargs}, not {body_kwargs}: leave them out")
         body: Body = model.body
         body.weights = ref
+        body.settings = dict(config.body_kwargs)
         body.train()
         return body
 

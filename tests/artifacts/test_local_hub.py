@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import torch
 
+from graftzoo import registry
 from graftzoo.artifacts import load_head, pull_head, push_head
 from graftzoo.errors import ArtifactError, ConfigError
 from graftzoo.hub import LocalHub, RepoNotFoundError, push_folder
@@ -72,15 +73,21 @@ def test_damaged_artifacts_are_not_pushed_and_fail_cleanly_when_pulled(saved: Pa
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
-def test_missing_plugin_through_the_hub(saved: Path, home: Path, tmp_path: Path) -> None:
+def test_missing_plugin_through_the_hub(saved: Path, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     foreign = Path(shutil.copytree(saved, tmp_path / "foreign"))
     config = json.loads((foreign / "graftzoo.json").read_text())
     config["arch"] = "text/awd_lstm"
     (foreign / "graftzoo.json").write_text(json.dumps(config))
     push_head(foreign, "alice/text-head")  # the files are fine; only the plugin is missing here
     hub_before = _tree(home)
-    with pytest.raises(ArtifactError, match="pip install graftzoo-text"):
-        load_head("alice/text-head")
+    monkeypatch.setenv("GRAFTZOO_DISABLE_PLUGINS", "text")  # as if graftzoo-text were not installed
+    registry.reset()
+    try:
+        with pytest.raises(ArtifactError, match="pip install graftzoo-text"):
+            load_head("alice/text-head")
+    finally:
+        monkeypatch.delenv("GRAFTZOO_DISABLE_PLUGINS")
+        registry.reset()
     assert _tree(home) == hub_before
 
 
