@@ -79,7 +79,7 @@ def test_missing_plugin_through_the_hub(saved: Path, home: Path, tmp_path: Path,
     config["arch"] = "text/awd_lstm"
     (foreign / "graftzoo.json").write_text(json.dumps(config))
     push_head(foreign, "alice/text-head")  # the files are fine; only the plugin is missing here
-    hub_before = _tree(home)
+    hub_before = _tree(home / "hub")
     monkeypatch.setenv("GRAFTZOO_DISABLE_PLUGINS", "text")  # as if graftzoo-text were not installed
     registry.reset()
     try:
@@ -88,7 +88,7 @@ def test_missing_plugin_through_the_hub(saved: Path, home: Path, tmp_path: Path,
     finally:
         monkeypatch.delenv("GRAFTZOO_DISABLE_PLUGINS")
         registry.reset()
-    assert _tree(home) == hub_before
+    assert _tree(home / "hub") == hub_before  # the failed load changed nothing in the hub
 
 
 def test_an_existing_folder_wins_over_a_bare_hub_ref(kit: ModuleType, frozen: Any, saved: Path, home: Path,
