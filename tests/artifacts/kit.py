@@ -8,6 +8,7 @@ object on its last line.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import time
@@ -138,6 +139,8 @@ def hf_broken(work: Path, ns: str, weights: str) -> dict[str, Any]:
     config = json.loads((plugin / "graftzoo.json").read_text())
     config["arch"] = "text/awd_lstm"
     (plugin / "graftzoo.json").write_text(json.dumps(config))
+    os.environ["GRAFTZOO_DISABLE_PLUGINS"] = "text"  # as if graftzoo-text were not installed
+    graftzoo.registry.reset()
     out: dict[str, Any] = {"push_refused": _error(lambda: push_head(truncated, f"hf://{ns}/never"))}
     out["never_pushed"] = _error(lambda: load_head(f"hf://{ns}/never"))
     for name, folder in (("truncated", truncated), ("plugin", plugin)):

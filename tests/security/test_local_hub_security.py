@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import subprocess
 import sys
@@ -227,18 +226,19 @@ def test_a_pulled_revision_is_read_only_and_never_saved_into(home: Path, tmp_pat
 
 # -- no lost pushes: concurrent pushes all land, killed pushes leave nothing for long -----------------
 
-def _push_many(root: str, work: str, worker: int, count: int) -> tuple[list[str], list[str]]:
-    """(shas of the pushes that returned, errors of those that raised)."""
-    hub = LocalHub(root)
-    shas, errors = [], []
-    for i in range(count):
-        folder = write_head(Path(work) / f"w{worker}-{i}")
-        (folder / "README.md").write_text(f"worker {worker} push {i}\n")
-        try:
-            shas.append(hub.push(folder, REPO, commit_message=f"{worker}/{i}").sha)
-        except HubError as exc:
-            errors.append(str(exc))
-    return shas, errors
+PUSH_MANY = """
+import json, sys
+from graftzoo.hub import LocalHub
+from graftzoo.hub.errors import HubError
+root, repo, worker, folders = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+hub, shas, errors = LocalHub(root), [], []
+for i, folder in enumerate(folders):
+    try:
+        shas.append(hub.push(folder, repo, commit_message=f"{worker}/{i}").sha)
+    except HubError as exc:
+        errors.append(str(exc))
+print(json.dumps({"shas": shas, "errors": errors}))
+"""
 
 
 def _history(hub: LocalHub, branch: str = "main") -> list[str]:
@@ -254,12 +254,15 @@ def _history(hub: LocalHub, branch: str = "main") -> list[str]:
 def test_concurrent_pushes_from_processes_are_all_in_the_history(tmp_path: Path) -> None:
     workers, pushes = 4, 6
     root = tmp_path / "hub"
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(workers) as pool:
-        jobs = [pool.apply_async(_push_many, (str(root), str(tmp_path), w, pushes)) for w in range(workers)]
-        results = [job.get(timeout=120) for job in jobs]
-    returned = [sha for shas, _ in results for sha in shas]
-    errors = [error for _, errors in results for error in errors]
+    folders = [[write_head(tmp_path / f"w{w}-{i}") for i in range(pushes)] for w in range(workers)]
+    for w, mine in enumerate(folders):
+        for i, folder in enumerate(mine):
+            (folder / "README.md").write_text(f"worker {w} push {i}\n")
+    procs = [subprocess.Popen([sys.executable, "-c", PUSH_MANY, str(root), REPO, str(w), *map(str, mine)],
+                              stdout=subprocess.PIPE, text=True) for w, mine in enumerate(folders)]
+    results = [json.loads(proc.communicate(timeout=120)[0]) for proc in procs]
+    returned = [sha for result in results for sha in result["shas"]]
+    errors = [error for result in results for error in result["errors"]]
     history = _history(LocalHub(root))
     assert sorted(set(returned) - set(history)) == []  # no push that returned a Revision was lost
     assert errors == [] and sorted(returned) == sorted(history) and len(history) == workers * pushes
