@@ -7,8 +7,6 @@ the local hub, load_head, predict) with no change to core: the input contract of
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest

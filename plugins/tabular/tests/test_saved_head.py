@@ -16,7 +16,7 @@ import pytest
 import torch
 
 import graftzoo
-from graftzoo.artifacts import load_head, pull_head, push_head
+from graftzoo.artifacts import load_head, push_head
 from graftzoo.errors import ArtifactError, ConfigError, WeightsError
 from graftzoo.registry.cli import main as cli_main
 from graftzoo_tabular import TabularDataLoaders, tabular_learner, tabular_model

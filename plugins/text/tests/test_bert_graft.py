@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -30,14 +29,6 @@ needs_minilm = pytest.mark.skipif(
 @pytest.fixture(autouse=True)
 def registered_tiny_bert(tiny_bert: str) -> str:
     return tiny_bert
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def test_minilm_split_is_embeddings_layer_pairs_head() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,14 +34,6 @@ REF_POOLED = [
     [-0.124484, 0.035249, 0.177199, 0.252154, 0.027249, -0.453882, 0.426478, 0.165324],
 ]
 REF_CLS_FIRST = [-0.202614, 0.098178, 0.07388, -0.158586]  # the first 4 values of text 0's [CLS] state
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
