@@ -17,79 +17,21 @@ it hangs the requests to every other host too (their CONNECT is logged).
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import threading
-import time
 from collections import deque
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from graftzoo.testing.hub_repo import HubProtocolError, Repo, commit_history, git_oid, tree_listing
+
 _TYPES = frozenset({"models", "datasets", "spaces"})
 _GITATTRIBUTES = b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n*.bin filter=lfs diff=lfs merge=lfs -text\n"
 _MAX_BODY = 512 * 1024 * 1024
-
-
-def git_oid(data: bytes) -> str:
-    """The git blob sha1 of `data` (what the Hub reports as a regular file's oid and ETag)."""
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-@dataclass
-class _Commit:
-    sha: str
-    parent: str | None
-    title: str
-    message: str
-    date: str
-    files: dict[str, bytes]
-
-
-@dataclass
-class _Repo:
-    repo_id: str
-    private: bool
-    commits: dict[str, _Commit] = field(default_factory=dict)
-    branches: dict[str, str] = field(default_factory=dict)
-    tags: dict[str, str] = field(default_factory=dict)
-
-    def resolve(self, revision: str) -> str | None:
-        """Branch, tag or full commit sha -> sha."""
-        revision = revision.removeprefix("refs/heads/")
-        sha = self.branches.get(revision) or self.tags.get(revision)
-        return sha or (revision if revision in self.commits else None)
-
-    def commit(self, branch: str, files: dict[str, bytes], title: str, message: str = "") -> _Commit:
-        """Add a commit on top of `branch` (created if missing) and move the branch."""
-        parent = self.branches.get(branch)
-        seed = f"{self.repo_id}\0{parent}\0{title}\0{time.time_ns()}\0{len(self.commits)}"
-        digest = hashlib.sha1(seed.encode())
-        for path in sorted(files):
-            digest.update(f"\0{path}\0{git_oid(files[path])}".encode())
-        new = _Commit(digest.hexdigest(), parent, title, message, _now(), files)
-        self.commits[new.sha] = new
-        self.branches[branch] = new.sha
-        return new
-
-
-class _HubError(Exception):
-    """An expected error: its status, `X-Error-Code`, message, extra headers and body fields."""
-
-    def __init__(self, status: int, code: str | None, message: str, headers: dict[str, str] | None = None,
-                 body: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.headers, self.body = headers or {}, body or {}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -135,7 +77,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             with hub.lock:
                 status, payload, headers = hub.handle(method, parts, parse_qs(url.query), body)
-        except _HubError as err:
+        except HubProtocolError as err:
             headers = {"X-Error-Message": err.message, **err.headers}
             if err.code:
                 headers["X-Error-Code"] = err.code
@@ -177,7 +119,7 @@ class LoopbackHub:
         self.port = port
         self.stalled = stalled
         self.released = threading.Event()
-        self.repos: dict[tuple[str, str], _Repo] = {}
+        self.repos: dict[tuple[str, str], Repo] = {}
         self.lock = threading.Lock()
         self.log: deque[str] = deque(maxlen=1000)
         self._server: _Server | None = None
@@ -246,7 +188,7 @@ class LoopbackHub:
     # -- the protocol ----------------------------------------------------------------------------
 
     def handle(self, method: str, parts: list[str], query: dict[str, list[str]], body: bytes) -> tuple:
-        """(status, JSON-able or bytes payload, headers) for one request; raises _HubError."""
+        """(status, JSON-able or bytes payload, headers) for one request; raises HubProtocolError."""
         if parts[:2] == ["api", "repos"] and len(parts) == 3:
             return self._repos(method, parts[2], _json(body))
         if parts == ["api", "validate-yaml"] and method == "POST":
@@ -258,18 +200,18 @@ class LoopbackHub:
         rest = parts[1:] if kind != "models" else parts
         if len(rest) >= 5 and rest[2] == "resolve" and method in ("GET", "HEAD"):
             return self._resolve(self._repo(kind, f"{rest[0]}/{rest[1]}"), rest[3], "/".join(rest[4:]))
-        raise _HubError(404, None, f"The loopback Hub does not serve {method} /{'/'.join(parts)}")
+        raise HubProtocolError(404, None, f"The loopback Hub does not serve {method} /{'/'.join(parts)}")
 
-    def _repo(self, kind: str, repo_id: str) -> _Repo:
+    def _repo(self, kind: str, repo_id: str) -> Repo:
         repo = self.repos.get((kind, repo_id))
         if repo is None:
-            raise _HubError(404, "RepoNotFound", f"Repository not found: {repo_id}")
+            raise HubProtocolError(404, "RepoNotFound", f"Repository not found: {repo_id}")
         return repo
 
-    def _sha(self, repo: _Repo, revision: str) -> str:
+    def _sha(self, repo: Repo, revision: str) -> str:
         sha = repo.resolve(revision)
         if sha is None:
-            raise _HubError(404, "RevisionNotFound", f"Invalid rev id: {revision}")
+            raise HubProtocolError(404, "RevisionNotFound", f"Invalid rev id: {revision}")
         return sha
 
     def _repos(self, method: str, action: str, data: dict[str, Any]) -> tuple:
@@ -278,10 +220,10 @@ class LoopbackHub:
         url = self.endpoint + ("" if kind == "models" else f"/{kind}") + f"/{repo_id}"
         if action == "create" and method == "POST":
             if not data.get("organization") or not data.get("name") or kind not in _TYPES:
-                raise _HubError(400, None, "Give a repo id of the form 'namespace/name'")
+                raise HubProtocolError(400, None, "Give a repo id of the form 'namespace/name'")
             if (kind, repo_id) in self.repos:
-                raise _HubError(409, None, "You already created this model repo", body={"url": url})
-            repo = _Repo(repo_id, bool(data.get("private")) or data.get("visibility") == "private")
+                raise HubProtocolError(409, None, "You already created this model repo", body={"url": url})
+            repo = Repo(repo_id, bool(data.get("private")) or data.get("visibility") == "private")
             repo.commit("main", {".gitattributes": _GITATTRIBUTES}, "initial commit")
             self.repos[(kind, repo_id)] = repo
             return 200, {"url": url, "name": repo_id, "id": repo_id}, {}
@@ -289,21 +231,21 @@ class LoopbackHub:
             self._repo(kind, repo_id)
             del self.repos[(kind, repo_id)]
             return 200, {}, {}
-        raise _HubError(404, None, f"Unknown repos action {method} {action}")
+        raise HubProtocolError(404, None, f"Unknown repos action {method} {action}")
 
-    def _api(self, method: str, repo: _Repo, kind: str, rest: list[str], query: dict, body: bytes) -> tuple:
+    def _api(self, method: str, repo: Repo, kind: str, rest: list[str], query: dict, body: bytes) -> tuple:
         what = rest[0] if rest else ""
         if method == "GET" and what in ("", "revision"):
             return 200, self._info(repo, self._sha(repo, "/".join(rest[1:]) if rest else "main")), {}
         if method == "GET" and what == "tree" and len(rest) >= 2:
             recursive = query.get("recursive", ["false"])[0].lower() in ("1", "true")
-            return 200, _tree(repo.commits[self._sha(repo, rest[1])], "/".join(rest[2:]), recursive), {}
+            return 200, tree_listing(repo.commits[self._sha(repo, rest[1])], "/".join(rest[2:]), recursive), {}
         if method == "GET" and what == "refs":
             branches = [{"name": b, "ref": f"refs/heads/{b}", "targetCommit": s} for b, s in repo.branches.items()]
             tags = [{"name": t, "ref": f"refs/tags/{t}", "targetCommit": s} for t, s in repo.tags.items()]
             return 200, {"branches": branches, "tags": tags, "converts": []}, {}
         if method == "GET" and what == "commits" and len(rest) >= 2:
-            return 200, _history(repo, self._sha(repo, "/".join(rest[1:]))), {}
+            return 200, commit_history(repo, self._sha(repo, "/".join(rest[1:]))), {}
         if method == "POST" and what == "preupload" and len(rest) >= 2:
             files = repo.commits[self._sha(repo, "/".join(rest[1:]))].files
             answer = [
@@ -317,21 +259,21 @@ class LoopbackHub:
         if method == "POST" and what == "branch" and len(rest) >= 2:
             branch = "/".join(rest[1:])
             if branch in repo.branches:
-                raise _HubError(409, None, f"Branch {branch} already exists")
+                raise HubProtocolError(409, None, f"Branch {branch} already exists")
             start = _json(body).get("startingPoint") or "main"
             repo.branches[branch] = self._sha(repo, start)
             return 200, {}, {}
-        raise _HubError(404, None, f"The loopback Hub does not serve {method} .../{'/'.join(rest)}")
+        raise HubProtocolError(404, None, f"The loopback Hub does not serve {method} .../{'/'.join(rest)}")
 
-    def _info(self, repo: _Repo, sha: str) -> dict[str, Any]:
+    def _info(self, repo: Repo, sha: str) -> dict[str, Any]:
         commit = repo.commits[sha]
         siblings = [{"rfilename": p, "size": len(d)} for p, d in sorted(commit.files.items())]
         return {"id": repo.repo_id, "_id": repo.repo_id, "sha": sha, "private": repo.private, "disabled": False,
                 "gated": False, "lastModified": commit.date, "tags": [], "siblings": siblings}
 
-    def _commit(self, repo: _Repo, kind: str, revision: str, body: bytes) -> tuple:
+    def _commit(self, repo: Repo, kind: str, revision: str, body: bytes) -> tuple:
         if revision not in repo.branches:
-            raise _HubError(404, "RevisionNotFound", f"Invalid rev id: {revision} (commit to a branch)")
+            raise HubProtocolError(404, "RevisionNotFound", f"Invalid rev id: {revision} (commit to a branch)")
         files = dict(repo.commits[repo.branches[revision]].files)
         header: dict[str, Any] = {}
         for line in body.splitlines():
@@ -343,29 +285,29 @@ class LoopbackHub:
                 header = value
             elif key == "file":
                 if value.get("encoding", "base64") != "base64":
-                    raise _HubError(400, None, "The loopback Hub takes base64 file content only")
+                    raise HubProtocolError(400, None, "The loopback Hub takes base64 file content only")
                 files[value["path"]] = base64.b64decode(value["content"])
             elif key == "deletedFile":
                 if files.pop(value["path"], None) is None:
-                    raise _HubError(404, "EntryNotFound", f"A file with this name doesn't exist: {value['path']}")
+                    raise HubProtocolError(404, "EntryNotFound", f"A file with this name doesn't exist: {value['path']}")
             elif key == "deletedFolder":
                 prefix = value["path"].rstrip("/") + "/"
                 files = {p: d for p, d in files.items() if not p.startswith(prefix)}
             else:
-                raise _HubError(400, None, f"The loopback Hub cannot apply a {key!r} operation (regular files only)")
+                raise HubProtocolError(400, None, f"The loopback Hub cannot apply a {key!r} operation (regular files only)")
         parent = header.get("parentCommit")
         if parent and parent != repo.branches[revision]:
-            raise _HubError(412, None, "A commit has happened since. Please refresh and try again.")
+            raise HubProtocolError(412, None, "A commit has happened since. Please refresh and try again.")
         new = repo.commit(revision, files, header.get("summary") or "update", header.get("description") or "")
         prefix = "" if kind == "models" else f"/{kind}"
         url = f"{self.endpoint}{prefix}/{repo.repo_id}/commit/{new.sha}"
         return 200, {"success": True, "commitOid": new.sha, "commitUrl": url, "hookOutput": ""}, {}
 
-    def _resolve(self, repo: _Repo, revision: str, path: str) -> tuple:
+    def _resolve(self, repo: Repo, revision: str, path: str) -> tuple:
         sha = self._sha(repo, revision)
         data = repo.commits[sha].files.get(path)
         if data is None:
-            raise _HubError(404, "EntryNotFound", f"Entry not found: {path}", headers={"X-Repo-Commit": sha})
+            raise HubProtocolError(404, "EntryNotFound", f"Entry not found: {path}", headers={"X-Repo-Commit": sha})
         return 200, data, {"X-Repo-Commit": sha, "ETag": f'"{git_oid(data)}"'}
 
 
@@ -373,34 +315,5 @@ def _json(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body or b"{}")
     except ValueError as exc:
-        raise _HubError(400, None, f"Body is not JSON: {exc}") from None
+        raise HubProtocolError(400, None, f"Body is not JSON: {exc}") from None
     return data if isinstance(data, dict) else {}
-
-
-def _tree(commit: _Commit, path: str, recursive: bool) -> list[dict[str, Any]]:
-    prefix = path.strip("/") + "/" if path.strip("/") else ""
-    if prefix and not any(p.startswith(prefix) for p in commit.files):
-        raise _HubError(404, "EntryNotFound", f"Entry not found: {path}")
-    entries: dict[str, dict[str, Any]] = {}
-    for file_path, data in sorted(commit.files.items()):
-        if not file_path.startswith(prefix):
-            continue
-        pieces = file_path[len(prefix):].split("/")
-        for depth in range(1, len(pieces)):
-            directory = prefix + "/".join(pieces[:depth])
-            if recursive or depth == 1:
-                entries.setdefault(directory, {"type": "directory", "oid": git_oid(directory.encode()),
-                                               "path": directory})
-        if recursive or len(pieces) == 1:
-            entries[file_path] = {"type": "file", "oid": git_oid(data), "size": len(data), "path": file_path}
-    return [entries[key] for key in sorted(entries)]
-
-
-def _history(repo: _Repo, sha: str | None) -> list[dict[str, Any]]:
-    out = []
-    while sha is not None:
-        commit = repo.commits[sha]
-        out.append({"id": commit.sha, "title": commit.title, "message": commit.message, "date": commit.date,
-                    "authors": [{"user": "loopback"}]})
-        sha = commit.parent
-    return out

@@ -187,7 +187,7 @@ FORGERIES: dict[str, tuple[Any, str]] = {
     "a zero std": (lambda c: _proc(c, "Normalize")["stds"].update(area=0), "positive"),
     "a mean as text": (lambda c: _proc(c, "Normalize")["means"].update(area="60"), "means"),
     "classes for other columns": (lambda c: _proc(c, "Categorify")["classes"].pop("rooms"), "exactly the columns"),
-    "a target of unknown kind": (lambda c: _state(c)["target"].update(kind="pickle"), "kind"),
+    "a target of unknown kind": (lambda c: _state(c)["target"].update(kind="exec"), "kind"),
     "a huge cardinality": (lambda c: c["inputs"]["cardinalities"].__setitem__(0, 10**9), "cardinality of 'city'"),
     "a cardinality as text": (lambda c: c["inputs"]["cardinalities"].__setitem__(0, "4"), "cardinality of 'city'"),
     "a cardinality missing": (lambda c: c["inputs"]["cardinalities"].pop(), "one int per categorical column"),

@@ -3,7 +3,7 @@
 fastai stores the embedding twice (`encoder.weight`, `encoder_dp.emb.weight`), the hidden-to-hidden
 weights as `rnns.<i>.weight_hh_l0_raw`, and the tied decoder weight again under `1.decoder.weight`;
 graftzoo keeps each tensor once. The `.pth` is read with `torch.load(weights_only=True)`; the
-vocabulary comes as a list of tokens (fastai's is a pickle, which graftzoo does not read).
+vocabulary comes as a list of tokens (fastai's is a serialized Python object, which graftzoo never loads).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A cache entry is a folder named by the SHA-256 of the tokenizer state and the texts, holding
 `tokens.json` (the distinct tokens), `ids.npy` (int32, every token of every text in order) and
-`offsets.npy` (int64, where each text starts). No pickle; folders appear atomically.
+`offsets.npy` (int64, where each text starts). Nothing executable; folders appear atomically.
 """
 
 from __future__ import annotations

@@ -185,7 +185,7 @@ FORGED_TOKENS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("rule by path", lambda s: s["tokenizer"].__setitem__("rules", ["os:system"]), "unknown rule"),
     ("post rule by path", lambda s: s["tokenizer"].__setitem__("post_rules", ["builtins.eval"]), "unknown rule"),
     ("lang path", lambda s: s["tokenizer"].__setitem__("lang", "../../evil"), "lang"),
-    ("word tokenizer", lambda s: s["tokenizer"].__setitem__("word_tokenizer", "pickle"), "word_tokenizer"),
+    ("word tokenizer", lambda s: s["tokenizer"].__setitem__("word_tokenizer", "exec"), "word_tokenizer"),
     ("extra key", lambda s: s.__setitem__("factory", "os:system"), "unknown key"),
     ("missing key", lambda s: s.pop("tokenizer"), "lacks key"),
     ("vocab not a list", lambda s: s.__setitem__("vocab", "xxunk xxpad"), "vocab must be a list"),
