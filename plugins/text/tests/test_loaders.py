@@ -117,3 +117,34 @@ def test_from_folder_and_csv(tmp_path: Path, graftzoo_home: Path) -> None:
     assert dls.c == 2
     with pytest.raises(ConfigError, match="no text files"):
         TextDataLoaders.from_folder(tmp_path / "empty")
+
+
+def test_ddp_shards_lm_streams_by_stream_and_classifier_items_in_sorted_order() -> None:
+    """`dls.distributed(rank, world_size)`, the Learner's sharding hook under torchrun: each rank built
+    the same loaders with the same seed (one per rank here)."""
+    import numpy as np
+
+    from graftzoo_text.data.classifier_loader import ClassifierLoader
+    from graftzoo_text.data.lm_loader import LMLoader
+
+    docs = [np.arange(start, start + 7) for start in range(0, 70, 7)]  # 70 distinct tokens
+    whole = LMLoader(docs, bs=4, seq_len=3, shuffle=True, seed=1)
+    shards = [LMLoader(docs, bs=2, seq_len=3, shuffle=True, seed=1).shard(rank, 2) for rank in range(2)]
+    full_x, _ = whole.streams()
+    xs = [shard.streams()[0] for shard in shards]
+    assert torch.equal(xs[0], full_x[0::2]) and torch.equal(xs[1], full_x[1::2])  # the 4 streams, 2 per rank
+    assert len(shards[0]) == len(shards[1]) == len(whole)
+    for rank in range(2):  # consecutive batches continue each of the rank's streams
+        batches = list(LMLoader(docs, bs=2, seq_len=3, shuffle=True, seed=1).shard(rank, 2))
+        assert torch.equal(torch.cat([x for x, _ in batches], dim=1), xs[rank])
+    lengths = [5, 1, 9, 3, 7, 2, 8]
+    texts = [np.full(n, 5) for n in lengths]
+    labels = np.arange(len(texts))
+    sorted_items = ClassifierLoader(texts, labels, bs=2, seed=0).order()
+    halves = [ClassifierLoader(texts, labels, bs=2, seed=0).shard(rank, 2, pad=False).order() for rank in range(2)]
+    assert sorted(np.concatenate(halves).tolist()) == list(range(7))  # every text once, none repeated
+    assert halves[0].tolist() == sorted_items[0::2].tolist() and halves[1].tolist() == sorted_items[1::2].tolist()
+    for half in halves:  # each rank's batches stay sorted by length, longest first
+        assert [lengths[i] for i in half] == sorted((lengths[i] for i in half), reverse=True)
+    padded = [ClassifierLoader(texts, labels, bs=2, seed=0, shuffle=True).shard(rank, 2, pad=True) for rank in range(2)]
+    assert len(padded[0]) == len(padded[1]) and [len(p.order()) for p in padded] == [4, 4]

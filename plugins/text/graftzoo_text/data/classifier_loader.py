@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 
+from graftzoo.errors import ConfigError
 from graftzoo_text.padding import pad_chunks
 
 
@@ -21,13 +22,44 @@ class ClassifierLoader:
         self.bs, self.seq_len, self.pad_idx = bs, seq_len, pad_idx
         self.shuffle, self.drop_last, self.sort = shuffle, drop_last, sort
         self.lengths = np.array([len(d) for d in self.docs], dtype=np.int64)
+        self.seed = seed
         self.rng = np.random.default_rng(seed)
+        self.rank, self.world_size, self.pad = 0, 1, False
+
+    def shard(self, rank: int, world_size: int, pad: bool) -> ClassifierLoader:
+        """This rank's share under DDP: every `world_size`-th item of each epoch's sorted order (the same
+        `seed` on every rank), so each rank's batches stay sorted by length; with `pad` (training) every
+        rank gets as many items as the first."""
+        if self.shuffle and self.seed is None:
+            raise ConfigError("classifier data shuffled under DDP needs a seed: build the loaders with seed=<int> on every rank")
+        shard = ClassifierLoader(self.docs, self.labels, self.bs, self.seq_len, self.pad_idx, self.shuffle,
+                                 self.drop_last, self.sort, self.seed)
+        shard.rank, shard.world_size, shard.pad = rank, world_size, pad
+        shard.rng = self.rng  # one generator: later fits go on with new epoch orders, alike on every rank
+        return shard
+
+    def items(self) -> int:
+        """Items this rank sees per epoch."""
+        n = len(self.docs)
+        if self.world_size == 1:
+            return n
+        return -(-n // self.world_size) if self.pad else len(range(self.rank, n, self.world_size))
 
     def __len__(self) -> int:
-        n = len(self.docs)
+        n = self.items()
         return n // self.bs if self.drop_last else -(-n // self.bs)
 
     def order(self) -> np.ndarray:
+        """Item order of one epoch: the whole set's (`sorted_order`), this rank's share of it under DDP."""
+        full = self.sorted_order()
+        if self.world_size == 1:
+            return full
+        if self.pad:
+            total = -(-len(full) // self.world_size) * self.world_size
+            full = np.concatenate([full, np.resize(full, total - len(full))])
+        return full[self.rank::self.world_size]
+
+    def sorted_order(self) -> np.ndarray:
         """Item order of one epoch (fastai's SortedDL.get_idxs / shuffle_fn)."""
         n, bs = len(self.docs), self.bs
         if not self.sort:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,19 @@ class TextDataLoaders:
     @property
     def pad_idx(self) -> int:
         return self.preprocessor.pad_idx
+
+    def distributed(self, rank: int, world_size: int) -> TextDataLoaders:
+        """This rank's share under DDP (graftzoo.learner.sharding's hook): language-model streams are
+        sharded by stream (each rank keeps its own contiguous streams, hidden state and all), classifier
+        items every `world_size`-th of the sorted order (batches sorted per rank). Same `seed` on every rank."""
+        shard = copy.copy(self)
+        if isinstance(self.train, LMLoader):
+            shard.train = self.train.shard(rank, world_size)
+            shard.valid = self.valid.shard(rank, world_size) if isinstance(self.valid, LMLoader) else None
+        else:
+            shard.train = self.train.shard(rank, world_size, pad=True)
+            shard.valid = self.valid.shard(rank, world_size, pad=False) if isinstance(self.valid, ClassifierLoader) else None
+        return shard
 
     # ---- building ------------------------------------------------------------------------------
     @classmethod

@@ -16,11 +16,13 @@ class LMLoader:
     """Iterable of (x, y) LongTensor batches of shape (bs, seq_len) (the last one may be shorter)."""
 
     def __init__(self, docs: Sequence[np.ndarray], bs: int = 64, seq_len: int = 72, shuffle: bool = False,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, rank: int = 0, world_size: int = 1) -> None:
         self.docs, self.bs, self.seq_len, self.shuffle = list(docs), bs, seq_len, shuffle
+        self.seed, self.rank, self.world_size = seed, rank, world_size
         self.rng = np.random.default_rng(seed)
         total = sum(len(d) for d in self.docs)
-        self.stream_len = ((total - 1) // bs * bs) // bs if total else 0
+        streams = bs * world_size  # under DDP every rank cuts the same `bs * world_size` streams and keeps its own
+        self.stream_len = ((total - 1) // streams * streams) // streams if total else 0
         if self.stream_len < 1:
             raise ConfigError(
                 f"{total} tokens are too few for {bs} language-model streams; use a smaller bs or more text"
@@ -34,8 +36,19 @@ class LMLoader:
         """(x, y) of shape (bs, stream_len) for one epoch: documents in order (shuffled if `shuffle`)."""
         order = self.rng.permutation(len(self.docs)) if self.shuffle else np.arange(len(self.docs))
         tokens = torch.from_numpy(np.concatenate([self.docs[i] for i in order]).astype(np.int64))
-        n = self.bs * self.stream_len
-        return tokens[:n].view(self.bs, -1), tokens[1:n + 1].view(self.bs, -1)
+        streams = self.bs * self.world_size
+        n = streams * self.stream_len
+        x, y = tokens[:n].view(streams, -1), tokens[1:n + 1].view(streams, -1)
+        return (x, y) if self.world_size == 1 else (x[self.rank::self.world_size], y[self.rank::self.world_size])
+
+    def shard(self, rank: int, world_size: int) -> LMLoader:
+        """This rank's streams under DDP: every rank cuts `bs * world_size` streams from the same epoch
+        order (the same `seed` on every rank) and keeps streams `rank, rank + world_size, ...`."""
+        if self.shuffle and self.seed is None:
+            raise ConfigError("language-model data shuffled under DDP needs a seed: build the loaders with seed=<int> on every rank")
+        shard = LMLoader(self.docs, self.bs, self.seq_len, self.shuffle, self.seed, rank, world_size)
+        shard.rng = self.rng  # one generator: later fits go on with new epoch orders, alike on every rank
+        return shard
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         x, y = self.streams()
