@@ -10,6 +10,7 @@ from graftzoo.body import Body, stage_children
 from graftzoo.building import STEPS, adapt_channels, build_network, create_body, cut_body
 from graftzoo.cutting import cut_model, registered_cut
 from graftzoo.data_protocol import DataLoaders, dls_attr
+from graftzoo.data_section import check_section
 from graftzoo.errors import ConfigError, GraftzooError, SplitError, WeightsError
 from graftzoo.first_layer import adapt_first_conv, first_conv
 from graftzoo.head import Head, check_json_kwargs
@@ -43,6 +44,7 @@ __all__ = [
     "adapt_first_conv",
     "build_network",
     "check_json_kwargs",
+    "check_section",
     "check_split",
     "create_body",
     "cut_body",

@@ -3,7 +3,7 @@
 The config has five tables; every key is checked and a wrong one is named with the allowed values:
 
     [data]    kind = a registered data section (`graftzoo list --kind data`), then that section's keys
-    [model]   arch, weights ("default", a reference, or "none"), head, head_kwargs, cut
+    [model]   arch, weights ("default", a reference, or "none"), head, head_kwargs, body_kwargs, cut
     [recipe]  method ("fine_tune", "fit_one_cycle", "fit"), epochs, lr, freeze_epochs, lr_find
     [train]   bs (per process), seed, precision ("fp32", "bf16", "fp16"), sync_bn, channels_last
     [output]  folder, push (a repo id), hub ("local", "hf")
@@ -27,7 +27,7 @@ __all__ = ["DEFAULTS", "add_train_command", "cmd_train", "load_config"]
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "data": {},
-    "model": {"weights": "default", "head": "classify", "head_kwargs": {}, "cut": None},
+    "model": {"weights": "default", "head": "classify", "head_kwargs": {}, "body_kwargs": {}, "cut": None},
     "recipe": {"method": "fine_tune", "epochs": 1, "lr": 2e-3, "freeze_epochs": 1, "lr_find": False},
     "train": {"bs": 64, "seed": 0, "precision": "fp32", "sync_bn": False, "channels_last": False},
     "output": {"folder": "graftzoo_train", "push": None, "hub": "local"},
@@ -38,7 +38,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "output.hub": ("local", "hf"),
 }
 TYPES: dict[str, tuple[type, ...]] = {
-    "model.arch": (str,), "model.weights": (str, bool), "model.head": (str,), "model.head_kwargs": (dict,),
+    "model.arch": (str,), "model.weights": (str, bool), "model.head": (str,), "model.head_kwargs": (dict,), "model.body_kwargs": (dict,),
     "model.cut": (int, str), "recipe.epochs": (int,), "recipe.lr": (float, int), "recipe.freeze_epochs": (int,),
     "recipe.lr_find": (bool,), "train.bs": (int,), "train.seed": (int,), "train.sync_bn": (bool,),
     "train.channels_last": (bool,), "output.folder": (str,), "output.push": (str,),
@@ -151,8 +151,11 @@ def train(config: dict[str, dict[str, Any]]) -> int:
         n_out = getattr(dls, "c", None)
         if not n_out:
             raise ConfigError(f"data kind {data['kind']!r} gave loaders without `c` (the number of outputs); the head cannot be sized.")
+        pre = getattr(dls, "preprocessor", None)  # the data's input kind decides what the body is built for
+        inputs = pre.input_spec() if pre is not None and getattr(dls, "n_in", None) is None else None
         model = graft(model_cfg["arch"], model_cfg["head"], n_out=n_out, weights=_weights(model_cfg["weights"]),
-                      n_in=getattr(dls, "n_in", None), cut=model_cfg["cut"], head_kwargs=dict(model_cfg["head_kwargs"]))
+                      n_in=None if inputs is not None else getattr(dls, "n_in", None), inputs=inputs, cut=model_cfg["cut"],
+                      head_kwargs=dict(model_cfg["head_kwargs"]), body_kwargs=dict(model_cfg["body_kwargs"]))
     model.vocab = list(getattr(dls, "vocab", None) or []) or None
     stats, n_in = model.body.stats, getattr(dls, "n_in", None)
     if stats is not None and hasattr(dls, "normalize") and (n_in is None or len(stats[0]) == n_in or n_in == 1):

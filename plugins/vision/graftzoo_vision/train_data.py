@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from graftzoo.errors import ConfigError
-
+from graftzoo.sdk import check_section
 from graftzoo_vision.data.loaders import ImageDataLoaders
 
 # key -> (accepted Python types, what to write in the error)
@@ -26,27 +25,13 @@ _FOLDER = {**_COMMON, "train": ((str,), "train sub-folder name"), "valid": ((str
 _NAMES = {**_COMMON, "pattern": ((str,), "a regex whose first group is the label, searched in each file name")}
 
 
-def _check(section: dict[str, Any], allowed: dict[str, tuple[tuple[type, ...], str]], kind: str, required: tuple[str, ...]) -> dict[str, Any]:
-    unknown = sorted(set(section) - set(allowed))
-    if unknown:
-        raise ConfigError(f"data.{unknown[0]} is not a key of data kind {kind!r}; allowed keys: {sorted(allowed)}.")
-    for key in required:
-        if key not in section:
-            raise ConfigError(f"data.{key} is missing: data kind {kind!r} needs {list(required)} ({allowed[key][1]}).")
-    for key, value in section.items():
-        types, what = allowed[key]
-        if isinstance(value, bool) and bool not in types or not isinstance(value, types):
-            raise ConfigError(f"data.{key} = {value!r}: expected {what}.")
-    return dict(section)
-
-
 def image_folder(section: dict[str, Any], *, bs: int, seed: int) -> ImageDataLoaders:
     """`path/train/<class>/*` and `path/valid/<class>/*` (ImageNet layout), or `valid_pct` of everything."""
-    opts = _check(section, _FOLDER, "vision/image_folder", ("path",))
+    opts = check_section(section, _FOLDER, "vision/image_folder", ("path",))
     return ImageDataLoaders.from_folder(opts.pop("path"), bs=bs, seed=seed, **opts)
 
 
 def image_names(section: dict[str, Any], *, bs: int, seed: int) -> ImageDataLoaders:
     """Every image under `path`, labelled by the first group of `pattern` in its file name."""
-    opts = _check(section, _NAMES, "vision/image_names", ("path", "pattern"))
+    opts = check_section(section, _NAMES, "vision/image_names", ("path", "pattern"))
     return ImageDataLoaders.from_name_re(opts.pop("path"), None, opts.pop("pattern"), bs=bs, seed=seed, **opts)
