@@ -29,6 +29,7 @@ class Perplexity(Metric):
     """exp of the mean next-token cross-entropy over the whole set."""
 
     name = "perplexity"
+    sum_states = ("total", "count")  # under DDP: summed over ranks, so perplexity is over the whole set
 
     def __init__(self) -> None:
         self.reset()
