@@ -13,7 +13,10 @@ from graftzoo.learner.callback import (
     CancelValidException,
 )
 from graftzoo.learner.checkpoint import load_checkpoint, save_checkpoint
+from graftzoo.learner.csv_logger import CSVLogger
+from graftzoo.learner.early_stopping import EarlyStoppingCallback
 from graftzoo.learner.freezing import freeze_groups
+from graftzoo.learner.gradient_clip import GradientClip
 from graftzoo.learner.hypers import get_hyper, set_hyper
 from graftzoo.learner.inference import GatherPreds
 from graftzoo.learner.learner import Learner, default_device
@@ -23,6 +26,8 @@ from graftzoo.learner.mixed_precision import BF16, FP16, Precision
 from graftzoo.learner.nan_guard import NanGuard
 from graftzoo.learner.progress import ProgressCallback
 from graftzoo.learner.recorder import Recorder
+from graftzoo.learner.reduce_lr import ReduceLROnPlateau
+from graftzoo.learner.save_model import SaveModelCallback
 from graftzoo.learner.schedule import (
     ParamScheduler,
     combine_scheds,
@@ -33,12 +38,14 @@ from graftzoo.learner.schedule import (
     sched_lin,
 )
 from graftzoo.learner.splitting import check_param_groups, resolve_param_groups
+from graftzoo.learner.tracking import TrackerCallback
 
 __all__ = [
-    "BF16", "BnFreeze", "EVENTS", "FP16", "Callback", "CancelBackwardException", "CancelBatchException",
+    "BF16", "BnFreeze", "CSVLogger", "EVENTS", "EarlyStoppingCallback", "FP16", "GradientClip", "Callback", "CancelBackwardException", "CancelBatchException",
     "CancelEpochException", "CancelFitException", "CancelStepException", "CancelTrainException",
     "CancelValidException", "GatherPreds", "LRFinder", "Learner", "NanGuard", "ParamScheduler",
-    "Precision", "ProgressCallback", "Recorder", "check_param_groups", "combine_scheds",
+    "Precision", "ProgressCallback", "Recorder", "ReduceLROnPlateau", "SaveModelCallback",
+    "TrackerCallback", "check_param_groups", "combine_scheds",
     "combined_cos", "default_device", "even_mults", "freeze_groups", "get_hyper", "load_checkpoint",
     "minimum", "one_cycle_scheds", "resolve_param_groups", "save_checkpoint", "sched_cos",
     "sched_exp", "sched_lin", "set_hyper", "slide", "spread_lr", "steep", "valley",
