@@ -10,6 +10,7 @@ import numpy as np
 from graftzoo.data_protocol import dls_attr
 from graftzoo.errors import ConfigError
 from graftzoo.learner.callback import Callback
+from graftzoo.learner.distributed import is_main
 from graftzoo.learner.lr_find import LRFinder
 
 if TYPE_CHECKING:
@@ -96,8 +97,6 @@ class TrackerCallback(Callback):
 
     def say(self, text: str) -> None:
         """Print `text` unless the learner is quiet or this is not the main process."""
-        from graftzoo.learner.distributed import is_main
-
         if self.learn.show_table and is_main():
             print(text)
 
