@@ -62,11 +62,9 @@ def writable(folder: Path) -> Path:
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty GRAFTZOO_HOME, so `ns/name` references go to an empty local hub."""
-    path = tmp_path / "graftzoo-home"
-    monkeypatch.setenv("GRAFTZOO_HOME", str(path))
-    return path
+def home(graftzoo_home: Path) -> Path:
+    """An empty GRAFTZOO_HOME (graftzoo.testing's fixture), so `ns/name` references go to an empty local hub."""
+    return graftzoo_home
 
 
 @pytest.fixture

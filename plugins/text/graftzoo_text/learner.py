@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from graftzoo.errors import ConfigError, GraftzooError, WeightsError
+from graftzoo.errors import ConfigError
 from graftzoo.building import arch_spec, weights_ref
 from graftzoo.grafting import GraftedModel, graft
 from graftzoo.learner import Callback, Learner
@@ -96,19 +96,9 @@ def _graft_text(dls: Any, arch: str | ArchSpec, head: str, n_out: int, weights: 
     ref = weights_ref(spec, weights)
     from_head = ref is not None and ref.startswith("head://")
     model = graft(spec, head, n_out=n_out, inputs=dls.preprocessor.input_spec(), weights=ref if from_head else None,
-                  body_kwargs=_saved_body_kwargs(ref) if ref is not None and from_head else body_kwargs,
+                  body_kwargs={} if from_head else body_kwargs,  # a head:// body keeps (and records) its saved settings
                   head_kwargs=head_kwargs)
     return model, None if from_head else ref
-
-
-def _saved_body_kwargs(ref: str) -> dict[str, Any]:
-    """The body settings of the head saved at `head://REF`: the body keeps them, and the new config says so."""
-    from graftzoo.artifacts.load import load_head
-
-    try:
-        return dict(load_head(ref.removeprefix("head://")).config["body_kwargs"])
-    except GraftzooError as exc:
-        raise WeightsError(f"cannot take the body of {ref!r}: {exc}") from exc
 
 
 def language_model_learner(dls: Any, arch: str | ArchSpec = "text/awd_lstm", config: dict[str, Any] | None = None,

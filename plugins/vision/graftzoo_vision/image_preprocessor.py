@@ -115,21 +115,13 @@ def _item(item: Any, size: tuple[int, int] | None, n_in: int) -> torch.Tensor:
 
 
 def _open(item: Any, n_in: int, size: tuple[int, int] | None) -> Any:
-    from PIL import Image
+    """A PIL image in the model's mode, opened as the data pipeline opens its items."""
+    from graftzoo_vision.data.items import open_image
 
     mode = {1: "L", 3: "RGB"}.get(n_in)
     if mode is None:
         raise ConfigError(f"a model with {n_in} input channels predicts from tensors only, not from image files")
-    if _is_pil(item):
-        image = item
-    else:
-        try:
-            image = Image.open(item)
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot open {str(item)!r} as an image ({exc}); pass an image file, a PIL image or a tensor") from None
-        if size is not None:
-            image.draft(mode, (max(size), max(size)))  # JPEG: decode at a reduced scale, never below size
-    return image if image.mode == mode else image.convert(mode)
+    return open_image(item, mode, max(size) if size is not None else None)
 
 
 def _channels(x: torch.Tensor, n_in: int) -> torch.Tensor:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from graftzoo.errors import ConfigError, GraftzooError
+from graftzoo.errors import ConfigError
 
 
-class DataError(GraftzooError, ValueError):
-    """Image data that cannot be found, opened or used as given."""
+class DataError(ConfigError):
+    """Image data that cannot be found, opened or used as given (bad input, like any ConfigError)."""
 
 
 class LabelError(DataError):
