@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -75,8 +76,16 @@ class GatherPreds(Callback):
             self.losses.append(self._loss_none(learn.pred, *learn.yb).detach().float().cpu())
 
 
-def get_preds(learn: Learner, dl: Any = None, with_loss: bool = False, with_input: bool = False) -> tuple[Any, ...]:
-    """`(inputs?, activated predictions, targets, losses?)` over `dl` (default: validation set)."""
+def get_preds(
+    learn: Learner, dl: Any = None, with_input: bool = False, with_decoded: bool = False,
+    with_loss: bool = False, act: Callable[[Tensor], Tensor] | None = None,
+) -> tuple[Any, ...]:
+    """fastai's order: `(inputs?, preds, targets, decoded?, losses?)` over `dl` (default: validation set).
+
+    `preds` are activated with `act` (default: the task's activation, e.g. softmax); `decoded`
+    is `learn.decode(preds)` (argmax for single-label, threshold for multi-label, the values
+    for regression); `losses` are per item (the loss with `reduction='none'`).
+    """
     cb = GatherPreds(with_input=with_input, with_loss=with_loss)
     with learn.added_cbs([cb]):
         try:
@@ -84,10 +93,13 @@ def get_preds(learn: Learner, dl: Any = None, with_loss: bool = False, with_inpu
         finally:
             learn._end_cleanup()
     preds = _cat(cb.preds)
-    preds = learn.activation(preds) if preds is not None else None
+    if preds is not None:
+        preds = (learn.activation if act is None else act)(preds)
     res: list[Any] = [preds, _cat(cb.targs)]
     if with_input:
         res.insert(0, _cat(cb.inputs))
+    if with_decoded:
+        res.append(learn.decode(preds) if preds is not None else None)
     if with_loss:
         res.append(_cat(cb.losses))
     return tuple(res)

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 from graftzoo.data_protocol import dls_attr
 from graftzoo.errors import ConfigError
-from graftzoo.learner import checkpoint, distributed, inference, lr_find as _lr_find
+from graftzoo.learner import augmented_preds, checkpoint, distributed, exporting, fit_schedules, inference, lr_find as _lr_find
 from graftzoo.learner.callback import Callback
 from graftzoo.learner.freezing import freeze_groups
 from graftzoo.learner.hypers import set_hyper
@@ -86,9 +86,12 @@ class Learner(TrainLoop):
         elif callable(metrics) or isinstance(metrics, Metric):
             metrics = [metrics]
         self.metrics: list[Metric] = [as_metric(m) for m in metrics]
-        self.activation: Callable[[Tensor], Tensor] = self.task.activation if self.task is not None else _identity
+        # the task's activation and decoding, else the loss's (fastai's `activation`/`decodes`), else defaults
+        self.activation: Callable[[Tensor], Tensor] = (
+            self.task.activation if self.task is not None else getattr(loss_func, "activation", _identity)
+        )
         self.decode: Callable[[Tensor], Tensor] = (
-            self.task.decode if self.task is not None else inference.default_decode
+            self.task.decode if self.task is not None else getattr(loss_func, "decodes", inference.default_decode)
         )
         self.param_lists, self.has_split = resolve_param_groups(model, splitter)
         self.opt: torch.optim.Optimizer | None = None
@@ -207,6 +210,9 @@ class Learner(TrainLoop):
         scheds = one_cycle_scheds(lrs, div, div_final, pct_start, self.moms if moms is None else moms)
         self.fit(n_epoch, wd=wd, cbs=[ParamScheduler(scheds), *(cbs or [])], start_epoch=start_epoch)
 
+    fit_flat_cos = fit_schedules.fit_flat_cos
+    fit_sgdr = fit_schedules.fit_sgdr
+
     def fine_tune(
         self, epochs: int, base_lr: float = 2e-3, freeze_epochs: int = 1, lr_mult: float = 100,
         pct_start: float = 0.3, div: float = 5.0, **kwargs: Any,
@@ -243,9 +249,8 @@ class Learner(TrainLoop):
             self._end_cleanup()
         return list(self.recorder.valid_values)
 
-    def get_preds(self, dl: Any = None, with_loss: bool = False, with_input: bool = False) -> tuple[Any, ...]:
-        """`(activated predictions, targets[, losses])`, inputs first with `with_input`."""
-        return inference.get_preds(self, dl, with_loss=with_loss, with_input=with_input)
+    get_preds = inference.get_preds
+    tta = augmented_preds.tta
 
     def predict(self, item: Any) -> tuple[Any, Tensor, Tensor]:
         """`(label, decoded index, probabilities)` for one item."""
@@ -264,6 +269,8 @@ class Learner(TrainLoop):
 
         push = lambda: push_head(self, repo_id, hub=hub, private=private, commit_message=commit_message)  # noqa: E731
         return distributed.on_main(push, None)  # rank 0 pushes; other ranks get None
+
+    export = exporting.export
 
     # -- checkpoints -----------------------------------------------------------------
     def _file(self, name: str | Path) -> Path:

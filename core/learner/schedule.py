@@ -13,10 +13,13 @@ __all__ = [
     "Schedule",
     "combine_scheds",
     "combined_cos",
+    "flat_cos_scheds",
     "one_cycle_scheds",
     "sched_cos",
     "sched_exp",
     "sched_lin",
+    "sgdr_epochs",
+    "sgdr_scheds",
 ]
 
 #: pct of training done (0..1) -> a value, or one value per parameter group.
@@ -78,6 +81,30 @@ def one_cycle_scheds(
     if moms is not None:
         scheds["mom"] = combined_cos(pct_start, *moms)
     return scheds
+
+
+def flat_cos_scheds(lr: Sequence[float], pct_start: float = 0.75, div_final: float = 1e5) -> dict[str, Schedule]:
+    """fastai's fit_flat_cos: each group's lr flat for `pct_start` of training, then a cosine
+    down to lr/div_final (`combined_cos(pct_start, lr, lr, lr / div_final)`)."""
+    parts = [combined_cos(pct_start, float(v), float(v), float(v) / div_final) for v in lr]
+    return {"lr": lambda p: [f(p) for f in parts]}
+
+
+def sgdr_epochs(n_cycles: int, cycle_len: int, cycle_mult: int = 2) -> int:
+    """Epochs of an SGDR fit: cycle_len * (1 + cycle_mult + ... + cycle_mult**(n_cycles - 1))."""
+    return sum(cycle_len * cycle_mult**i for i in range(n_cycles))
+
+
+def sgdr_scheds(lr_max: Sequence[float], n_cycles: int, cycle_len: int, cycle_mult: int = 2) -> dict[str, Schedule]:
+    """fastai's SGDR: `n_cycles` cosines from lr_max down to 0, cycle i lasting cycle_len * cycle_mult**i epochs."""
+    n_epoch = sgdr_epochs(n_cycles, cycle_len, cycle_mult)
+    pcts = [cycle_len * cycle_mult**i / n_epoch for i in range(n_cycles)]
+
+    def cycles(top: float) -> Callable[[float], float]:
+        return combine_scheds(pcts, [lambda p: sched_cos(top, 0.0, p)] * n_cycles)
+
+    parts = [cycles(float(v)) for v in lr_max]
+    return {"lr": lambda p: [f(p) for f in parts]}
 
 
 class ParamScheduler(Callback):

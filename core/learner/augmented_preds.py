@@ -1,0 +1,73 @@
+"""`tta`: predictions averaged over the data's train-time augmentation, blended with plain ones (fastai's)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import Tensor
+
+from graftzoo.data_protocol import dls_attr
+from graftzoo.errors import ConfigError
+
+if TYPE_CHECKING:
+    from graftzoo.learner.learner import Learner
+
+__all__ = ["TrainAugmented", "tta"]
+
+
+class TrainAugmented:
+    """A view of `dls` whose `batch_transform` always applies the training (augmenting) transform."""
+
+    def __init__(self, dls: Any) -> None:
+        self.dls = dls
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.__dict__["dls"], name)
+
+    def batch_transform(self, batch: Sequence[Any], train: bool) -> Sequence[Any]:
+        return self.dls.batch_transform(batch, True)
+
+
+@contextmanager
+def _augmenting(learn: Learner) -> Iterator[None]:
+    dls = learn.dls
+    learn.dls = TrainAugmented(dls)
+    try:
+        yield
+    finally:
+        learn.dls = dls
+
+
+def tta(
+    self: Learner, dl: Any = None, n: int = 4, beta: float | None = 0.25, use_max: bool = False,
+) -> tuple[Any, Tensor]:
+    """`(preds, targets)` with test-time augmentation over `dl` (default: the validation set; it must not shuffle).
+
+    The (activated) predictions of `n` passes with the data's train-time augmentation
+    (`dls.batch_transform(batch, train=True)`: for images, random crop, flip, rotation, zoom and
+    lighting) are averaged (`use_max`: their element-wise max) into `aug`, then blended with the
+    plain predictions: `torch.lerp(aug, plain, beta)` = `(1 - beta) * aug + beta * plain`;
+    `use_max` gives `max(aug, plain)`; `beta=None` gives `((aug, plain), targets)`.
+    Vision items are presized to the validation size, so the crops come from that square.
+    """
+    if dls_attr(self.dls, "batch_transform") is None:
+        raise ConfigError(
+            "tta() needs data with a train-time augmentation: dls.batch_transform(batch, train) "
+            "(ImageDataLoaders has one); these data have none."
+        )
+    if n < 1:
+        raise ConfigError(f"tta: n is the number of augmented passes and must be at least 1, got {n}.")
+    if dl is None:
+        dl = dls_attr(self.dls, "valid")
+    with _augmenting(self):
+        passes = torch.stack([self.get_preds(dl=dl)[0] for _ in range(n)])
+    aug = passes.max(0)[0] if use_max else passes.mean(0)
+    preds, targs = self.get_preds(dl=dl)
+    if use_max:
+        return torch.stack([preds, aug]).max(0)[0], targs
+    if beta is None:
+        return (aug, preds), targs
+    return torch.lerp(aug, preds, beta), targs

@@ -1,0 +1,58 @@
+"""`Learner.export` and `load_learner`: fastai's pair, as a saved head folder (no pickle)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from graftzoo.learner.learner import Learner
+
+__all__ = ["ExportedData", "export", "load_learner"]
+
+
+def export(self: Learner, fname: str | os.PathLike[str] = "export") -> Path:
+    """Save what inference needs as a head folder at `self.path / fname` (fastai writes `export.pkl`).
+
+    The folder is a saved head (see `save_head`): head.safetensors (the head and every body tensor
+    training changed), graftzoo.json (architecture, body weights reference, task, class names and
+    the data's preprocessing) and README.md. `load_learner(folder)` rebuilds a Learner from it.
+    """
+    return self.save_head(self.path / fname)
+
+
+class ExportedData:
+    """The data part of a loaded Learner: no batches, only the saved preprocessing and class names."""
+
+    train: Any = None
+    valid: Any = None
+
+    def __init__(self, preprocessor: Any, vocab: list[Any] | None) -> None:
+        self.preprocessor, self.vocab = preprocessor, vocab
+
+    @property
+    def c(self) -> int | None:
+        """Number of classes, when there are class names."""
+        return None if self.vocab is None else len(self.vocab)
+
+
+def load_learner(fname: str | os.PathLike[str], cpu: bool = True, **learner_kwargs: Any) -> Learner:
+    """A Learner for inference from what `learn.export()` (or `save_head`) wrote; `predict(item)`
+    gives `(label, decoded, probabilities)` as the exporting Learner did.
+
+    `fname` is the export folder, or any reference `load_head` takes (`ns/name@rev`, `hf://...`).
+    `cpu` keeps the model on the CPU (else the default device). Its `dls` hold no data: assign new
+    DataLoaders (`learn.dls = ...`) to train it further.
+    """
+    from graftzoo.artifacts import load_head
+    from graftzoo.learner.learner import Learner
+
+    model = load_head(fname)
+    dls = ExportedData(model.preprocessor, model.vocab)
+    learner_kwargs.setdefault("quiet", True)
+    if cpu:
+        learner_kwargs.setdefault("device", "cpu")
+    path = Path(fname)
+    learner_kwargs.setdefault("path", path.parent if path.is_dir() else Path("."))
+    return Learner(dls, model, **learner_kwargs)
