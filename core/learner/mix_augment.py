@@ -53,6 +53,20 @@ class MixHandler(Callback):
                 f"pass {type(self).__name__}(num_classes=...)."
             )
         self._tfm = self.make_transform(int(n))
+        self._check_loss(int(n))
+
+    def _check_loss(self, n: int) -> None:
+        """Fail before training when the loss cannot take class probabilities as targets."""
+        import torch
+
+        probs = torch.full((2, n), 1.0 / n, device=self.learn.device)
+        try:
+            self.learn.loss_func(torch.zeros(2, n, device=self.learn.device), probs)
+        except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+            raise ConfigError(
+                f"{type(self).__name__} trains on soft targets (class probabilities) and this loss cannot take them "
+                f"({type(exc).__name__}: {exc}). Use nn.CrossEntropyLoss() or LabelSmoothingCrossEntropy()."
+            ) from exc
 
     def before_batch(self) -> None:
         learn = self.learn

@@ -95,3 +95,15 @@ def test_mix_needs_class_indices_and_images(make_learner):
         learn.fit(1)
     with pytest.raises(ConfigError, match="alpha"):
         CutMix(alpha=0)
+
+
+def test_mix_needs_a_loss_that_takes_probabilities(make_learner):
+    def hard_only(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return nn.functional.nll_loss(out.log_softmax(-1), y)
+
+    model = nn.Sequential(nn.Flatten(), nn.Linear(192, 3))
+    learn = make_learner(dls=Images(), model=model, loss_func=hard_only, cbs=[CutMix()])
+    before = [p.clone() for p in model.parameters()]
+    with pytest.raises(ConfigError, match="soft targets"):
+        learn.fit(1)
+    assert all(torch.equal(p, q) for p, q in zip(before, model.parameters()))
