@@ -63,11 +63,24 @@ def tta(
     if dl is None:
         dl = dls_attr(self.dls, "valid")
     with _augmenting(self):
-        passes = torch.stack([self.get_preds(dl=dl)[0] for _ in range(n)])
-    aug = passes.max(0)[0] if use_max else passes.mean(0)
+        runs = [self.get_preds(dl=dl) for _ in range(n)]
     preds, targs = self.get_preds(dl=dl)
+    if not all(_same(t, targs) for _, t in runs):
+        raise ConfigError(
+            "tta: the train-time batch transform changed the targets (a geometric augmentation of masks, or a "
+            "shuffling loader), so augmented predictions cannot be averaged item by item. Pass a dl that does not "
+            "shuffle; for targets that move with the image (segmentation), TTA is not available."
+        )
+    passes = torch.stack([p for p, _ in runs])
+    aug = passes.max(0)[0] if use_max else passes.mean(0)
     if use_max:
         return torch.stack([preds, aug]).max(0)[0], targs
     if beta is None:
         return (aug, preds), targs
     return torch.lerp(aug, preds, beta), targs
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        return a.shape == b.shape and bool(torch.equal(a, b))
+    return bool(a == b)

@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from graftzoo.errors import ConfigError
+
 if TYPE_CHECKING:
     from graftzoo.learner.learner import Learner
 
@@ -25,8 +27,15 @@ def export(self: Learner, fname: str | os.PathLike[str] = "export") -> Path:
 class ExportedData:
     """The data part of a loaded Learner: no batches, only the saved preprocessing and class names."""
 
-    train: Any = None
     valid: Any = None
+
+    @property
+    def train(self) -> Any:
+        """There is no training data: training raises a ConfigError that says what to do."""
+        raise ConfigError(
+            "this Learner comes from load_learner and holds no data to train on; assign DataLoaders "
+            "first (learn.dls = ImageDataLoaders.from_folder(...), say), or pass dl= to get_preds/validate."
+        )
 
     def __init__(self, preprocessor: Any, vocab: list[Any] | None) -> None:
         self.preprocessor, self.vocab = preprocessor, vocab

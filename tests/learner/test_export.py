@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from graftzoo import load_learner
-from graftzoo.errors import ArtifactError
+from graftzoo.errors import ArtifactError, ConfigError
 from graftzoo.learner import Learner
 
 
@@ -43,6 +43,8 @@ def test_export_then_load_learner_predicts_the_same(trained: tuple[Learner, Path
     label2, decoded2, probs2 = loaded.predict(image)
     assert label2 == label and int(decoded2) == int(decoded)
     torch.testing.assert_close(probs2, probs, atol=1e-5, rtol=0)
+    with pytest.raises(ConfigError, match="load_learner"):
+        loaded.fit(1)
 
     code = (
         "import json, sys; from graftzoo import load_learner; "

@@ -67,3 +67,17 @@ def test_tta_needs_a_batch_transform(make_learner):
     learn = make_learner()
     with pytest.raises(ConfigError, match="batch_transform"):
         learn.tta()
+
+
+class MovingTargets(ShiftingData):
+    """A training transform that also changes the targets (as a flip of a segmentation mask would)."""
+
+    def batch_transform(self, batch, train):
+        x, y = batch
+        return (x, y.roll(1)) if train else (x, y)
+
+
+def test_tta_refuses_targets_that_the_augmentation_moves(make_learner):
+    learn = make_learner(dls=MovingTargets(), model=nn.Linear(4, 3), loss_func=nn.CrossEntropyLoss())
+    with pytest.raises(ConfigError, match="changed the targets"):
+        learn.tta(n=1)
