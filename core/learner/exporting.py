@@ -21,7 +21,16 @@ def export(self: Learner, fname: str | os.PathLike[str] = "export") -> Path:
     training changed), graftzoo.json (architecture, body weights reference, task, class names and
     the data's preprocessing) and README.md. `load_learner(folder)` rebuilds a Learner from it.
     """
+    _no_pickle(fname)
     return self.save_head(self.path / fname)
+
+
+def _no_pickle(fname: str | os.PathLike[str]) -> None:
+    if Path(fname).suffix == ".pkl":
+        raise ConfigError(
+            f"{str(fname)!r}: graftzoo never pickles; export() writes a folder (default 'export' under learn.path) "
+            "and load_learner() reads that folder. Drop the '.pkl'."
+        )
 
 
 class ExportedData:
@@ -57,6 +66,7 @@ def load_learner(fname: str | os.PathLike[str], cpu: bool = True, **learner_kwar
     from graftzoo.artifacts import load_head
     from graftzoo.learner.learner import Learner
 
+    _no_pickle(fname)
     model = load_head(fname)
     dls = ExportedData(model.preprocessor, model.vocab)
     learner_kwargs.setdefault("quiet", True)

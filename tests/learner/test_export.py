@@ -76,3 +76,6 @@ def test_export_needs_a_grafted_model_and_writes_nothing_otherwise(make_learner,
     assert not (tmp_path / "export").exists()
     with pytest.raises(ArtifactError, match="folder"):
         load_learner(tmp_path / "missing")
+    for call in (lambda: learn.export("export.pkl"), lambda: load_learner(tmp_path / "export.pkl")):
+        with pytest.raises(ConfigError, match="never pickles"):
+            call()
