@@ -59,3 +59,15 @@ def test_no_step_before_n_acc_samples(make_learner):
 def test_bad_n_acc():
     with pytest.raises(ConfigError, match="n_acc"):
         GradientAccumulation(0)
+
+
+def test_gradient_clip_sees_only_the_accumulated_gradient(make_learner):
+    from graftzoo import GradientClip
+
+    clip = GradientClip(max_norm=1e9)
+    _trained(make_learner, 20, 4, [GradientAccumulation(n_acc=16), clip])  # steps after batch 4; batch 5 is left over
+    start = _mlp()
+    x, y = Data(20, 4).train.dataset.tensors
+    nn.functional.cross_entropy(start(x[:16]), y[:16]).backward()
+    full = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad) for p in start.parameters()]))
+    assert float(clip.last_norm) == pytest.approx(float(full), rel=1e-5)
