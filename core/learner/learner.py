@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from graftzoo.data_protocol import dls_attr
 from graftzoo.errors import ConfigError
 from graftzoo.learner import checkpoint, distributed, inference, lr_find as _lr_find
+from graftzoo.learner.summary import learner_summary
 from graftzoo.learner.callback import Callback
 from graftzoo.learner.freezing import freeze_groups
 from graftzoo.learner.hypers import set_hyper
@@ -250,6 +251,26 @@ class Learner(TrainLoop):
     def predict(self, item: Any) -> tuple[Any, Tensor, Tensor]:
         """`(label, decoded index, probabilities)` for one item."""
         return inference.predict(self, item)
+
+    # -- looking at the model --------------------------------------------------------
+    def summary(self, show: bool = True) -> str:
+        """fastai's summary: each layer's output shape on one batch, its parameters and whether they
+        train, then totals and the frozen groups; printed (unless `show=False`) and returned."""
+        text = learner_summary(self)
+        if show:
+            print(text)
+        return text
+
+    def show_results(self, **kwargs: Any) -> Any:
+        """Inputs with their targets and predictions, drawn by the data (`dls.show_results(learn, **kwargs)`):
+        saved in the plot folder (or `path=`) and shown inline in notebooks; returns what the data returns."""
+        show = dls_attr(self.dls, "show_results")
+        if show is None:
+            raise ConfigError(
+                f"{type(self.dls).__name__} cannot draw results: it has no show_results(learn, ...). Use data "
+                "loaders that do (e.g. graftzoo_vision's ImageDataLoaders or SegmentationDataLoaders)."
+            )
+        return show(self, **kwargs)
 
     # -- sharing ---------------------------------------------------------------------
     def save_head(self, folder: str | Path, **kwargs: Any) -> Path:

@@ -1,9 +1,9 @@
-"""Save a grid of images with their titles as a PNG (no pyplot state, works headless)."""
+"""Save a grid of images with their titles as a PNG in the plot folder (no pyplot state, works
+headless; shown inline in notebooks)."""
 
 from __future__ import annotations
 
 import math
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,12 +11,13 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from graftzoo.learner.plot_folder import plot_path
+from graftzoo.learner.plotting import save_figure
+
 
 def default_figure_path(name: str) -> Path:
-    """`<tempdir>/graftzoo/<name>`, the folder created if needed."""
-    folder = Path(tempfile.gettempdir()) / "graftzoo"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / name
+    """`<plot folder>/<name>` (see `graftzoo.learner.plot_folder`); the folder is made when saving."""
+    return plot_path(None, name)
 
 
 def save_batch_grid(images: torch.Tensor, titles: Sequence[str], path: str | Path | None = None) -> Path:
@@ -35,8 +36,4 @@ def save_batch_grid(images: torch.Tensor, titles: Sequence[str], path: str | Pat
             ax.imshow(img[..., :3], interpolation="nearest")
         ax.set_title(str(titles[i]), fontsize=9)
         ax.axis("off")
-    fig.tight_layout()
-    out = Path(path) if path is not None else default_figure_path("show_batch.png")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=100)
-    return out
+    return save_figure(fig, path, "show_batch.png", dpi=100)
