@@ -11,17 +11,18 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from graftzoo.learner.plot_folder import plot_path
-from graftzoo.learner.plotting import save_figure
-
 
 def default_figure_path(name: str) -> Path:
     """`<plot folder>/<name>` (see `graftzoo.learner.plot_folder`); the folder is made when saving."""
+    from graftzoo.learner.plot_folder import plot_path
+
     return plot_path(None, name)
 
 
 def save_batch_grid(images: torch.Tensor, titles: Sequence[str], path: str | Path | None = None) -> Path:
     """Images (N, C, H, W) in [0, 1] in a square-ish grid, each titled; returns the PNG's path."""
+    from graftzoo.learner.plotting import save_figure
+
     n = len(images)
     cols = max(1, math.ceil(math.sqrt(n)))
     rows = max(1, math.ceil(n / cols))
