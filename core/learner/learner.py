@@ -13,7 +13,6 @@ from torch import Tensor, nn
 from graftzoo.data_protocol import dls_attr
 from graftzoo.errors import ConfigError
 from graftzoo.learner import checkpoint, distributed, inference, lr_find as _lr_find
-from graftzoo.learner.summary import learner_summary
 from graftzoo.learner.callback import Callback
 from graftzoo.learner.freezing import freeze_groups
 from graftzoo.learner.hypers import set_hyper
@@ -25,6 +24,7 @@ from graftzoo.learner.progress import ProgressCallback
 from graftzoo.learner.recorder import Recorder
 from graftzoo.learner.schedule import ParamScheduler, one_cycle_scheds
 from graftzoo.learner.splitting import Splitter, resolve_param_groups
+from graftzoo.learner.summary import learner_summary
 from graftzoo.metrics import Metric, as_metric
 
 __all__ = ["Learner", "default_device"]

@@ -159,7 +159,7 @@ def finder_curve(lrs: Sequence[float], losses: Sequence[float], num_it: int) -> 
 
 
 def suggest(lrs: np.ndarray, losses: np.ndarray, num_it: int, funcs: Sequence[str | Suggestion]) -> tuple[Any, dict[str, tuple[float, float]]]:
-    """`(SuggestedLRs(name=lr, ...), {name: (lr, loss) marked on the plot}) for each rule in `funcs`."""
+    """`SuggestedLRs(name=lr, ...)` and `{name: (lr, loss) marked on the plot}` for the rules in `funcs`."""
     names: list[str] = []
     values: list[float] = []
     points: dict[str, tuple[float, float]] = {}
