@@ -6,7 +6,7 @@ Optional, read only through `dls_attr` so the list below is the whole contract:
 the head), `batch_transform(batch, train)` (a batch step on the device), `encode_item(item)`
 (legacy: one raw item -> inputs; `preprocessor` is preferred), `c` (number of outputs),
 `n_in` (image channels), `size` (the input size), `stats` (normalization), `denormalize(x)`,
-`test_dl(items)`.
+`test_dl(items)`, `show_results(learn, **kwargs)` (draws inputs with targets and predictions).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from graftzoo.errors import ConfigError
 
-OPTIONAL = ("vocab", "preprocessor", "batch_transform", "encode_item", "c", "n_in", "size", "stats", "denormalize", "test_dl")
+OPTIONAL = ("vocab", "preprocessor", "batch_transform", "encode_item", "c", "n_in", "size", "stats", "denormalize", "test_dl", "show_results")
 
 
 @runtime_checkable

@@ -24,6 +24,7 @@ from graftzoo.learner.progress import ProgressCallback
 from graftzoo.learner.recorder import Recorder
 from graftzoo.learner.schedule import ParamScheduler, one_cycle_scheds
 from graftzoo.learner.splitting import Splitter, resolve_param_groups
+from graftzoo.learner.summary import learner_summary
 from graftzoo.metrics import Metric, as_metric
 
 __all__ = ["Learner", "default_device"]
@@ -255,6 +256,26 @@ class Learner(TrainLoop):
     def predict(self, item: Any) -> tuple[Any, Tensor, Tensor]:
         """`(label, decoded index, probabilities)` for one item."""
         return inference.predict(self, item)
+
+    # -- looking at the model --------------------------------------------------------
+    def summary(self, show: bool = True) -> str:
+        """fastai's summary: each layer's output shape on one batch, its parameters and whether they
+        train, then totals and the frozen groups; printed (unless `show=False`) and returned."""
+        text = learner_summary(self)
+        if show:
+            print(text)
+        return text
+
+    def show_results(self, **kwargs: Any) -> Any:
+        """Inputs with their targets and predictions, drawn by the data (`dls.show_results(learn, **kwargs)`):
+        saved in the plot folder (or `path=`) and shown inline in notebooks; returns what the data returns."""
+        show = dls_attr(self.dls, "show_results")
+        if show is None:
+            raise ConfigError(
+                f"{type(self.dls).__name__} cannot draw results: it has no show_results(learn, ...). Use data "
+                "loaders that do (e.g. graftzoo_vision's ImageDataLoaders or SegmentationDataLoaders)."
+            )
+        return show(self, **kwargs)
 
     # -- sharing ---------------------------------------------------------------------
     def save_head(self, folder: str | Path, **kwargs: Any) -> Path:

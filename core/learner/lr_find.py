@@ -21,7 +21,10 @@ from graftzoo.learner.schedule import sched_exp
 if TYPE_CHECKING:
     from graftzoo.learner.learner import Learner
 
-__all__ = ["LRFinder", "SUGGESTIONS", "lr_find", "minimum", "plot_lr_find", "slide", "steep", "valley"]
+__all__ = [
+    "LRFinder", "SUGGESTIONS", "finder_curve", "lr_find", "lr_find_figure", "minimum", "plot_lr_find", "slide",
+    "steep", "suggest", "valley",
+]
 
 Suggestion = Callable[[np.ndarray, np.ndarray, int], tuple[float, tuple[float, float]]]
 
@@ -59,9 +62,10 @@ def slide(
 
 
 def minimum(lrs: np.ndarray, losses: np.ndarray, num_it: int) -> tuple[float, tuple[float, float]]:
-    """fastai's minimum: a tenth of the lr at the lowest loss."""
-    i = int(np.argmin(losses))
-    return float(lrs[i]) / 10, (float(lrs[i]), float(losses[i]))
+    """fastai's minimum: a tenth of the lr at the lowest loss (marked on the curve at that tenth)."""
+    suggestion = float(lrs[int(np.argmin(losses))]) / 10
+    at = float(np.interp(np.log10(suggestion), np.log10(lrs), losses))
+    return suggestion, (suggestion, at)
 
 
 def steep(lrs: np.ndarray, losses: np.ndarray, num_it: int) -> tuple[float, tuple[float, float]]:
@@ -80,10 +84,16 @@ class LRFinder(Callback):
 
     order = 60
     run_valid = False
+    progress_desc = "lr_find"  # progress lines read "lr_find: batch i/num_it, ..."
 
     def __init__(self, start_lr: float = 1e-7, end_lr: float = 10, num_it: int = 100, stop_div: bool = True) -> None:
         self.start_lr, self.end_lr, self.num_it, self.stop_div = start_lr, end_lr, max(num_it, 6), stop_div
         self.best_loss = math.inf
+
+    @property
+    def progress_total(self) -> int:
+        """Batches the finder runs at most (the progress lines count against it)."""
+        return self.num_it
 
     def before_fit(self) -> None:
         self.best_loss = math.inf
@@ -108,21 +118,48 @@ class LRFinder(Callback):
         raise CancelValidException()
 
 
-def plot_lr_find(lrs: Sequence[float] | np.ndarray, losses: Sequence[float] | np.ndarray, path: str | Path, points: dict[str, tuple[float, float]]) -> Path:
-    """Save loss against lr (log scale) with the suggestions marked, as a PNG."""
+def lr_find_figure(
+    lrs: Sequence[float] | np.ndarray, losses: Sequence[float] | np.ndarray,
+    points: dict[str, tuple[float, float]], values: dict[str, float] | None = None,
+) -> Any:
+    """Loss against lr (log scale) with each suggestion marked; the legend shows `values[name]`
+    (what lr_find returns), else the marked lr."""
     fig, ax = new_axes()
     ax.plot(lrs, losses)
+    values = values or {}
     for (name, (x, y)), color in zip(points.items(), ("C1", "C2", "C3", "C4", "C5", "C6")):
-        ax.plot([x], [y], "o", color=color, label=f"{name}: {x:.2e}")
+        ax.plot([x], [y], "o", color=color, label=f"{name}: {values.get(name, x):.2e}")
     ax.set_xscale("log")
     ax.set_xlabel("learning rate")
     ax.set_ylabel("loss (smoothed)")
     if points:
         ax.legend()
-    return save_figure(fig, path)
+    return fig
 
 
-def _suggest(lrs: np.ndarray, losses: np.ndarray, num_it: int, funcs: Sequence[str | Suggestion]) -> tuple[Any, dict[str, tuple[float, float]]]:
+def plot_lr_find(
+    lrs: Sequence[float] | np.ndarray, losses: Sequence[float] | np.ndarray, path: str | Path | None,
+    points: dict[str, tuple[float, float]], values: dict[str, float] | None = None,
+) -> Path:
+    """Save `lr_find_figure` as a PNG (default `lr_find.png` in the plot folder), inline in notebooks."""
+    return save_figure(lr_find_figure(lrs, losses, points, values), path, "lr_find.png")
+
+
+def finder_curve(lrs: Sequence[float], losses: Sequence[float], num_it: int) -> tuple[np.ndarray, np.ndarray]:
+    """The part of a recorded lr_find curve the suggestions read: fastai's cut (the first tenth and
+    the last 5 batches dropped) and nothing from the first non-finite loss on."""
+    all_lrs, all_losses = np.asarray(lrs, dtype=float), np.asarray(losses, dtype=float)
+    cut_lrs, cut_losses = all_lrs[num_it // 10 : -5], all_losses[num_it // 10 : -5]
+    if len(cut_lrs) < 6:
+        cut_lrs, cut_losses = all_lrs, all_losses
+    bad = np.nonzero(~np.isfinite(cut_losses))[0]
+    if len(bad):
+        cut_lrs, cut_losses = cut_lrs[: bad[0]], cut_losses[: bad[0]]
+    return cut_lrs, cut_losses
+
+
+def suggest(lrs: np.ndarray, losses: np.ndarray, num_it: int, funcs: Sequence[str | Suggestion]) -> tuple[Any, dict[str, tuple[float, float]]]:
+    """`SuggestedLRs(name=lr, ...)` and `{name: (lr, loss) marked on the plot}` for the rules in `funcs`."""
     names: list[str] = []
     values: list[float] = []
     points: dict[str, tuple[float, float]] = {}
@@ -156,7 +193,8 @@ def lr_find(
 
     Model weights, buffers and optimizer state are restored exactly afterwards; the
     recorded curve stays in `learn.recorder`. With `show_plot` the curve is saved as
-    PNG at `plot_path` (default `learn.path / "lr_find.png"`).
+    PNG at `plot_path` (default `lr_find.png` in the plot folder, see `graftzoo.learner.plot_folder`)
+    and shown inline in notebooks. Progress lines print while it runs when stderr is no terminal.
     """
     had_opt = learn.opt is not None
     opt = learn.opt if learn.opt is not None else learn.create_opt()
@@ -178,19 +216,13 @@ def lr_find(
     if not suggest_funcs:
         return None
     rec = learn.recorder
-    lrs, losses = np.asarray(rec.lrs, dtype=float), np.asarray(rec.losses, dtype=float)
-    cut_lrs, cut_losses = lrs[num_it // 10 : -5], losses[num_it // 10 : -5]
-    if len(cut_lrs) < 6:
-        cut_lrs, cut_losses = lrs, losses
-    bad = np.nonzero(~np.isfinite(cut_losses))[0]
-    if len(bad):
-        cut_lrs, cut_losses = cut_lrs[: bad[0]], cut_losses[: bad[0]]
+    cut_lrs, cut_losses = finder_curve(rec.lrs, rec.losses, num_it)
     if len(cut_lrs) < 3:
         raise TrainingError(
-            f"lr_find stopped after {len(lrs)} batches, too few to suggest a learning rate; "
+            f"lr_find stopped after {len(rec.lrs)} batches, too few to suggest a learning rate; "
             "lower start_lr, raise num_it, or pass stop_div=False."
         )
-    result, points = _suggest(cut_lrs, cut_losses, num_it, suggest_funcs)
+    result, points = suggest(cut_lrs, cut_losses, num_it, suggest_funcs)
     if show_plot:
-        plot_lr_find(cut_lrs, cut_losses, plot_path if plot_path is not None else learn.path / "lr_find.png", points)
+        plot_lr_find(cut_lrs, cut_losses, plot_path, points, dict(zip(result._fields, result)))
     return result

@@ -116,7 +116,7 @@ class Recorder(Callback):
         ax.set_xlabel("batch")
         ax.set_ylabel("loss")
         ax.legend()
-        return save_figure(fig, path if path is not None else self.learn.path / "loss.png")
+        return save_figure(fig, path, "loss.png")
 
     def plot_lr(self, path: str | Path | None = None, show_moms: bool = True) -> Path:
         """Save the learning rate (and momentum) of the last group per batch as a PNG."""
@@ -128,4 +128,4 @@ class Recorder(Callback):
             ax2 = ax.twinx()
             ax2.plot(self.moms, color="tab:orange", label="mom")
             ax2.set_ylabel("momentum")
-        return save_figure(fig, path if path is not None else self.learn.path / "lr.png")
+        return save_figure(fig, path, "lr.png")

@@ -25,6 +25,14 @@ def _small_torch() -> Iterator[None]:
     torch.set_num_threads(threads)
 
 
+@pytest.fixture(autouse=True)
+def _plots_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every plot's default folder (`GRAFTZOO_PLOTS`) in the test's own tmp_path, not the working directory."""
+    folder = tmp_path / "plots"
+    monkeypatch.setenv("GRAFTZOO_PLOTS", str(folder))
+    return folder
+
+
 class FakeTask:
     """Classification task: cross-entropy, accuracy, softmax, argmax."""
 

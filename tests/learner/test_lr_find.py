@@ -39,14 +39,14 @@ def test_lr_find_without_optimizer_leaves_none(make_learner, tmp_path):
     learn = make_learner()
     learn.lr_find(num_it=20, show_plot=False)
     assert learn.opt is None
-    assert not (tmp_path / "lr_find.png").exists()
+    assert not (tmp_path / "plots" / "lr_find.png").exists()
 
 
 def test_lr_find_default_plot_path_and_names(make_learner, tmp_path):
     learn = make_learner()
     res = learn.lr_find(num_it=20, suggest_funcs=("valley", "minimum"))
     assert res._fields == ("valley", "minimum")
-    assert (tmp_path / "lr_find.png").is_file()
+    assert (tmp_path / "plots" / "lr_find.png").is_file()  # the plot folder (GRAFTZOO_PLOTS, see conftest)
 
 
 def test_lr_find_stops_when_loss_diverges(make_learner, data):

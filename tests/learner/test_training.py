@@ -43,7 +43,7 @@ def test_plots_are_pngs(make_learner, tmp_path):
     q = learn.recorder.plot_lr()
     for path in (p, q):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert q == tmp_path / "lr.png"
+    assert q == tmp_path / "plots" / "lr.png"  # the plot folder (GRAFTZOO_PLOTS, see conftest)
 
 
 def test_table_is_printed_aligned(make_learner, capsys):

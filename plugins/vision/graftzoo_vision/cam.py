@@ -313,18 +313,14 @@ def plot_cam(
     Show images in [0, 1] (e.g. `dls.denormalize(x)`); other float ranges are min-max scaled. The PNG is
     (H * scale, W * scale) pixels; `scale` defaults to the smallest integer making its long side >= 256.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    from graftzoo_vision.data.show import default_figure_path
+    from graftzoo.learner.plotting import new_figure, save_figure
 
     img = _display_image(image)
     h, w = img.shape[:2]
     heat = heatmap.detach().cpu().float()
     heat = F.interpolate(heat[None, None], size=(h, w), mode="bilinear", align_corners=False)[0, 0]
     scale = scale or max(1, math.ceil(256 / max(h, w)))
-    fig = Figure(figsize=(w, h), dpi=scale)  # one inch per image pixel: exactly (h*scale, w*scale) pixels
-    FigureCanvasAgg(fig)
+    fig = new_figure((w, h), dpi=scale)  # one inch per image pixel: exactly (h*scale, w*scale) pixels
     ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
     if img.shape[-1] == 1:
         ax.imshow(img[..., 0].numpy(), cmap="gray", vmin=0.0, vmax=1.0)
@@ -332,7 +328,4 @@ def plot_cam(
         ax.imshow(img[..., :3].numpy())
     ax.imshow(heat.numpy(), cmap="magma", alpha=alpha, extent=(-0.5, w - 0.5, h - 0.5, -0.5), interpolation="nearest")
     ax.axis("off")
-    out = Path(path) if path is not None else default_figure_path("cam.png")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, format="png")
-    return out
+    return save_figure(fig, path, "cam.png", tight=False)

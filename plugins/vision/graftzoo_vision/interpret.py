@@ -116,18 +116,14 @@ class ClassificationInterpretation:
     def plot_confusion_matrix(self, path: str | Path | None = None, normalize: bool = False,
                               title: str = "Confusion matrix", cmap: str = "Blues") -> Path:
         """Save the confusion matrix (counts, or row fractions with `normalize`) annotated, as a PNG."""
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-
-        from graftzoo_vision.data.show import default_figure_path
+        from graftzoo.learner.plotting import new_figure, save_figure
 
         cm = self.confusion_matrix().float()
         if normalize:
             cm = cm / cm.sum(dim=1, keepdim=True).clamp_min(1)
         n = len(self.vocab)
         side = max(4.0, 0.5 * n + 2.0)
-        fig = Figure(figsize=(side, side), dpi=100)
-        FigureCanvasAgg(fig)
+        fig = new_figure((side, side))
         ax = fig.add_subplot(1, 1, 1)
         ax.imshow(cm.numpy(), interpolation="nearest", cmap=cmap)
         ax.set_title(title)
@@ -142,11 +138,7 @@ class ClassificationInterpretation:
                 ax.text(p, a, f"{value:.2f}" if normalize else str(int(value)), ha="center", va="center",
                         color="white" if value > thresh else "black", fontsize=max(6, 12 - n // 4))
         ax.grid(False)
-        fig.tight_layout()
-        out = Path(path) if path is not None else default_figure_path("confusion_matrix.png")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, format="png")
-        return out
+        return save_figure(fig, path, "confusion_matrix.png")
 
     # ---- losses --------------------------------------------------------------------------------
     def top_losses(self, k: int | None = None, largest: bool = True) -> tuple[Tensor, Tensor]:

@@ -227,6 +227,12 @@ class ImageDataLoaders(BatchedLoaders):
         titles = [self.vocab[int(t)] for t in target[:max_n]]
         return save_batch_grid(self.denormalize(images[:max_n]).cpu(), titles, path)
 
+    def show_results(self, learn: Any, path: str | Path | None = None, max_n: int = 9) -> Path:
+        """Validation images titled target/predicted (see `graftzoo_vision.show_results`); returns the PNG's path."""
+        from graftzoo_vision.show_results import show_classification_results
+
+        return show_classification_results(self, learn, path, max_n)
+
     def summary(self, bs: int = 4, show: bool = True) -> str:
         """Walk one item through every step and try to collate a small batch, like fastai's summary."""
         text = describe(self, bs)

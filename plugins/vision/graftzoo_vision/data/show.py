@@ -1,9 +1,9 @@
-"""Save a grid of images with their titles as a PNG (no pyplot state, works headless)."""
+"""Save a grid of images with their titles as a PNG in the plot folder (no pyplot state, works
+headless; shown inline in notebooks)."""
 
 from __future__ import annotations
 
 import math
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,14 +13,16 @@ from matplotlib.figure import Figure
 
 
 def default_figure_path(name: str) -> Path:
-    """`<tempdir>/graftzoo/<name>`, the folder created if needed."""
-    folder = Path(tempfile.gettempdir()) / "graftzoo"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / name
+    """`<plot folder>/<name>` (see `graftzoo.learner.plot_folder`); the folder is made when saving."""
+    from graftzoo.learner.plot_folder import plot_path
+
+    return plot_path(None, name)
 
 
 def save_batch_grid(images: torch.Tensor, titles: Sequence[str], path: str | Path | None = None) -> Path:
     """Images (N, C, H, W) in [0, 1] in a square-ish grid, each titled; returns the PNG's path."""
+    from graftzoo.learner.plotting import save_figure
+
     n = len(images)
     cols = max(1, math.ceil(math.sqrt(n)))
     rows = max(1, math.ceil(n / cols))
@@ -35,8 +37,4 @@ def save_batch_grid(images: torch.Tensor, titles: Sequence[str], path: str | Pat
             ax.imshow(img[..., :3], interpolation="nearest")
         ax.set_title(str(titles[i]), fontsize=9)
         ax.axis("off")
-    fig.tight_layout()
-    out = Path(path) if path is not None else default_figure_path("show_batch.png")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=100)
-    return out
+    return save_figure(fig, path, "show_batch.png", dpi=100)
