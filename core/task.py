@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any, Callable, Sequence
 
 import torch
@@ -71,9 +70,9 @@ class MultiLabelTask(Task):
         return nn.BCEWithLogitsLoss()
 
     def metrics(self) -> list[Metric]:
-        from graftzoo.metrics import F1ScoreMulti, accuracy_multi
+        from graftzoo.metrics import accuracy_multi
 
-        return [functools.partial(accuracy_multi, thresh=self.thresh), F1ScoreMulti(thresh=self.thresh)]
+        return [accuracy_multi]
 
     def activation(self, output: torch.Tensor) -> torch.Tensor:
         return output.sigmoid()
@@ -100,6 +99,5 @@ class RegressionTask(Task):
         return [rmse]
 
     def decode_labels(self, decoded: torch.Tensor, vocab: Sequence[str] | None) -> Any:
-        """The predicted value (a float), or a list of them for several outputs; never vocab entries."""
-        values = decoded.reshape(-1).tolist()
-        return values[0] if len(values) == 1 else values
+        """The predicted values as a list of floats (one per output), never vocab entries."""
+        return decoded.reshape(-1).tolist()

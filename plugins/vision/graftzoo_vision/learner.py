@@ -39,7 +39,8 @@ def vision_learner(
 
     `task` (a registered task: `core/classification`, `core/multilabel`, `core/regression`, ...)
     defaults to the data's (`dls.task`: what its labels are), so multi-label and regression data
-    get their loss (BCE, MSE), default metrics and decoding without naming it.
+    get their loss (BCE, MSE), default metrics (multi-label: `accuracy_multi` and `F1ScoreMulti()`;
+    regression: `rmse`) and decoding without naming it.
     """
     task = _resolve_task(task, dls)
     if n_in is None:
@@ -64,6 +65,10 @@ def vision_learner(
     stats = model.body.stats
     if normalize and stats is not None and (len(stats[0]) == n_in or n_in == 1) and hasattr(dls, "normalize"):
         dls.normalize(*stats)
+    if metrics is None and model.config["task"] == "core/multilabel":
+        from graftzoo.metrics import F1ScoreMulti, accuracy_multi
+
+        metrics = [accuracy_multi, F1ScoreMulti()]  # fastai's multi-label pair: per-label accuracy and F1
     learn = Learner(dls, model, metrics=metrics, **learner_kwargs)
     if model.body.weights is not None:
         learn.freeze()

@@ -69,10 +69,10 @@ def test_regression_on_32px_tensors_records_32px_and_predicts_values(tmp_path: P
     assert stored["preprocessor"]["state"]["input_size"] == [1, 32, 32]  # was the arch's 224
     assert stored["classes"] is None and stored["task"] == "core/regression"
     big = fashion_like((), 0.6, seed=99, size=48)  # a larger image is resized to the 32 px trained on
-    value, _, out = learn.predict(big)
-    assert isinstance(value, float) and value == pytest.approx(float(out[0])) and 0.0 <= value <= 1.2
-    loaded_value, loaded_out = load_head(folder).predict(big)
-    assert loaded_value == pytest.approx(value, abs=1e-5)
+    values, _, out = learn.predict(big)
+    assert isinstance(values, list) and values == [pytest.approx(float(out[0]))] and 0.0 <= values[0] <= 1.2
+    loaded_values, _ = load_head(folder).predict(big)
+    assert loaded_values == [pytest.approx(values[0], abs=1e-5)]
 
 
 def test_task_that_does_not_fit_the_data_is_a_clear_error(fashion: Path) -> None:

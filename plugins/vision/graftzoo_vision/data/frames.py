@@ -54,7 +54,8 @@ def table_targets(
     vocab: Sequence[str] | None,
 ) -> Targets:
     """The rows' targets from one label column, or from several (flags or numbers)."""
-    if isinstance(label_col, (list, tuple)):
+    if not isinstance(label_col, (int, str)):
+        label_col = list(label_col)
         if len(label_col) == 1:
             return table_targets(df, label_col[0], label_delim, y_block, vocab)
         rows = [list(r) for r in zip(*(column(df, c, "label_col") for c in label_col))]

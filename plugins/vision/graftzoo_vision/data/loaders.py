@@ -383,6 +383,8 @@ def _without_bad_files(split: LabeledSplit, skip_bad: bool) -> LabeledSplit:
     train, valid = split.train_items, split.valid_items
     if isinstance(train, torch.Tensor) or isinstance(valid, torch.Tensor):
         return split
+    if not all(isinstance(p, (str, Path)) for p in [*train, *valid]):
+        return split  # in-memory images: nothing to read
     bad = check_image_files(train, valid, skip_bad)
     if not bad:
         return split
