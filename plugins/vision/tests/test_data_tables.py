@@ -57,6 +57,8 @@ def test_from_csv_tags_valid_col_folder_and_suffix(fashion: Path) -> None:
     for item, target in zip(dls.train_ds.items, dls.train_ds.labels):
         tags = df.tags[df.fname == Path(item).stem].fillna("").item().split()
         assert [t for t, on in zip(dls.vocab, target.tolist()) if on] == sorted(tags)
+        assert dls.label_text(target) == ";".join(sorted(tags))  # show_batch titles
+    assert "Vocab (3 tags): ['dots', 'frame', 'stripes']" in dls.summary(show=False)
     x, y = dls.one_batch()
     assert x.shape == (2, 1, 32, 32) and y.dtype == torch.float32 and y.shape == (2, 3)
 
@@ -69,6 +71,8 @@ def test_from_df_by_position_float_column_is_regression(fashion: Path) -> None:
     assert len(dls.valid_ds) == 3
     for item, target in zip(dls.valid_ds.items, dls.valid_ds.labels):
         assert target.tolist() == [pytest.approx(df.brightness[df.fname == f"images/{Path(item).name}"].item())]
+    assert dls.label_text(torch.tensor([0.25])) == "0.25"
+    assert "Task core/regression: 1 value(s) per item" in dls.summary(show=False)
     again = ImageDataLoaders.from_df(df, fashion, valid_pct=0.3, seed=1, size=32, bs=2)
     assert again.valid_ds.items == dls.valid_ds.items  # the seed fixes the split
 

@@ -62,7 +62,7 @@ class ImageDataLoaders(BatchedLoaders):
 
     Targets are class indices (single-label), multi-hot rows (`y_block="multi_category"`: tags) or
     float rows (`y_block="regression"`); `task` names the task that trains on them and `vocab` the
-    classes or tags (None for regression). Image files are all checked once when the loaders are
+    classes or tags (for regression: None, or the label columns' names). Image files are all checked once when the loaders are
     built: a BadImageError lists every unreadable one (`skip_bad=True`: left out with a warning;
     `check_images=False`: no check).
     """
