@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from graftzoo_vision.data import DataError, ImageDataLoaders, LabelError, make_targets
+from graftzoo_vision.data import BadImageError, DataError, ImageDataLoaders, LabelError, make_targets
 from graftzoo_vision.data.errors import ConfigError
 from graftzoo_vision.data.synthetic import fashion_like, write_fashion_csv
 
@@ -96,6 +96,8 @@ def test_from_df_errors_name_the_culprit(fashion: Path) -> None:
     with pytest.raises(DataError, match="0 of 10 items are marked for validation"):
         ImageDataLoaders.from_df(df.assign(is_valid=False), fashion, folder="images", suff=".png", label_col="tags",
                                  label_delim=" ", valid_col="is_valid")
+    with pytest.raises(BadImageError, match=r"10 of 10 image files cannot be read(.|\n)*10 of them do not exist: check the path, and folder=/suff="):
+        ImageDataLoaders.from_df(df, fashion, folder="images", label_col="tags", label_delim=" ")  # suff=".png" forgotten
     with pytest.raises(DataError, match="no CSV file"):
         ImageDataLoaders.from_csv(fashion, csv_fname="missing.csv")
 

@@ -86,6 +86,9 @@ def check_image_files(
     if not bad:
         return set()
     message = describe_bad(bad, len(train) + len(valid))
+    missing = sum(1 for p, _ in bad if not p.exists())
+    if missing:
+        message += f"\n{missing} of them do not exist: check the path, and folder=/suff= for from_df/from_csv."
     if not skip_bad:
         raise BadImageError(
             f"{message}\nRemove or replace them, or pass skip_bad=True to leave them out with a warning.", bad
