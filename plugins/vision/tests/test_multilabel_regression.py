@@ -84,7 +84,7 @@ def test_task_that_does_not_fit_the_data_is_a_clear_error(fashion: Path) -> None
 
 
 @pytest.mark.slow
-def test_a_saved_multilabel_head_predicts_the_same_in_a_fresh_process(fashion: Path, tmp_path: Path) -> None:
+def test_a_saved_multilabel_head_predicts_the_same_in_a_fresh_process(fashion: Path, tmp_path: Path, graftzoo_home: Path) -> None:
     torch.manual_seed(1)
     dls = ImageDataLoaders.from_csv(fashion, fn_col="fname", label_col="tags", label_delim=" ", folder="images",
                                     suff=".png", size=32, bs=4, seed=0, augment=False)
@@ -98,7 +98,9 @@ def test_a_saved_multilabel_head_predicts_the_same_in_a_fresh_process(fashion: P
         "import json, sys\nfrom graftzoo.artifacts import load_head\n"
         "tags, probs = load_head(sys.argv[1]).predict(sys.argv[2])\nprint(json.dumps([tags, probs.tolist()]))"
     )
-    proc = subprocess.run([sys.executable, "-c", script, str(folder), str(image)], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(  # inherits GRAFTZOO_HOME from the graftzoo_home fixture: caches stay in tmp_path
+        [sys.executable, "-c", script, str(folder), str(image)], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     fresh_tags, fresh_probs = json.loads(proc.stdout.strip().splitlines()[-1])
     assert fresh_tags == tags
