@@ -39,8 +39,10 @@ def test_make_targets_follows_the_rule_by_hand() -> None:
     assert make_targets([1.0, 2.0], y_block="category").vocab == ["1.0", "2.0"]
     with pytest.raises(LabelError, match="item 0 has a float label"):
         make_targets([0.5, "cat"])
-    with pytest.raises(LabelError, match="finite"):
-        make_targets([0.5, float("nan")], y_block="regression")
+    with pytest.raises(LabelError, match="item 1 has label nan; regression targets must be finite"):
+        make_targets([0.5, float("nan")])
+    with pytest.raises(LabelError, match="item 1 has label nan; single-label"):
+        make_targets(["a", float("nan")])  # pandas' empty cell in a class column
     with pytest.raises(ConfigError, match="y_block='tags' is not one of"):
         make_targets(["a"], y_block="tags")
 

@@ -100,9 +100,10 @@ def infer_kind(labels: Sequence[Any], label_delim: str | None = None) -> str:
         )
     if lists:
         return MULTI
-    floats = [i for i, label in enumerate(labels) if _is_float(label) and not _is_missing(label)]
-    if floats and len(floats) < len(labels):
-        other = next(i for i, label in enumerate(labels) if i not in set(floats))
+    present = [i for i, label in enumerate(labels) if not _is_missing(label)]  # a NaN is named further on
+    floats = [i for i in present if _is_float(labels[i])]
+    if floats and len(floats) < len(present):
+        other = next(i for i in present if not _is_float(labels[i]))
         raise LabelError(
             f"item {floats[0]} has a float label ({labels[floats[0]]!r}) but item {other} has "
             f"{labels[other]!r}: give floats for every item (regression), or pass y_block='category' "
