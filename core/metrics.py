@@ -19,9 +19,9 @@ from torch import Tensor
 from graftzoo.errors import ConfigError
 
 __all__ = [
-    "AvgMetric", "F1Score", "Metric", "Precision", "R2Score", "RMSE", "Recall", "RocAuc",
-    "accuracy", "accuracy_multi", "as_metric", "error_rate", "mae", "metric_name", "mse", "rmse",
-    "top_k_accuracy",
+    "AvgMetric", "F1Score", "F1ScoreMulti", "FBetaMulti", "Metric", "Precision", "R2Score", "RMSE", "Recall",
+    "RocAuc", "accuracy", "accuracy_multi", "as_metric", "error_rate", "fbeta_multi", "mae", "metric_name", "mse",
+    "rmse", "top_k_accuracy",
 ]
 
 
@@ -58,6 +58,26 @@ def accuracy_multi(pred: Tensor, targ: Tensor, thresh: float = 0.5, sigmoid: boo
     if sigmoid:
         p = p.sigmoid()
     return ((p > thresh) == t.bool()).float().mean()
+
+
+def _fbeta(tp: Tensor, pred_pos: Tensor, true_pos: Tensor, beta: float) -> Tensor:
+    """F-beta from counts, 0 where it is undefined (no prediction and no target: sklearn's zero_division=0)."""
+    b2 = beta * beta
+    denom = b2 * true_pos + pred_pos
+    return torch.where(denom > 0, (1 + b2) * tp / denom.clamp(min=1e-12), torch.zeros_like(tp))
+
+
+def fbeta_multi(pred: Tensor, targ: Tensor, beta: float = 2.0, thresh: float = 0.5, sigmoid: bool = True) -> Tensor:
+    """Multi-label F-beta of each sample over its labels, averaged over the batch (fastai v1's `fbeta`).
+
+    A sample with no predicted and no true label scores 0, as sklearn's `average='samples'`.
+    """
+    if pred.shape != targ.shape:
+        raise ConfigError(f"fbeta_multi needs predictions and multi-hot targets of one shape, got {tuple(pred.shape)} and {tuple(targ.shape)}.")
+    p = (pred.float().sigmoid() if sigmoid else pred.float()) > thresh
+    t = targ.bool()
+    tp = (p & t).float().sum(-1)
+    return _fbeta(tp, p.float().sum(-1), t.float().sum(-1), beta).mean()
 
 
 def mse(pred: Tensor, targ: Tensor) -> Tensor:
@@ -319,3 +339,56 @@ class RMSE(Metric):
     @property
     def value(self) -> float | None:
         return float(self.sq / self.n) ** 0.5 if self.n else None
+
+
+_MULTI_AVERAGES = ("macro", "micro", "weighted", "samples")
+
+
+class FBetaMulti(_Gather):
+    """Multi-label F-beta over the whole set (sklearn's `fbeta_score` on multi-hot targets, zero_division=0).
+
+    Predictions are `sigmoid(logit) > thresh` (`sigmoid=False`: the outputs are probabilities);
+    `average` is "macro" (mean over classes, fastai's default), "micro", "weighted" (by support) or
+    "samples" (mean over items).
+    """
+
+    name = "fbeta_score"
+
+    def __init__(self, beta: float = 2.0, thresh: float = 0.5, sigmoid: bool = True, average: str = "macro") -> None:
+        if average not in _MULTI_AVERAGES:
+            raise ConfigError(f"average={average!r} is not one of {_MULTI_AVERAGES}.")
+        self.beta, self.thresh, self.sigmoid, self.average = beta, thresh, sigmoid, average
+        super().__init__()
+
+    def _decode(self, pred: Tensor) -> Tensor:
+        return (pred.float().sigmoid() if self.sigmoid else pred.float()) > self.thresh
+
+    @property
+    def value(self) -> float | None:
+        if not self.preds:
+            return None
+        p, t = self._cat()
+        if p.shape != t.shape:
+            raise ConfigError(f"{self.name} needs multi-hot targets shaped like the outputs, got {tuple(t.shape)} for {tuple(p.shape)}.")
+        p, t = p.bool(), t.bool()
+        axis = 1 if self.average == "samples" else 0
+        tp = (p & t).double().sum(axis)
+        pred_pos, true_pos = p.double().sum(axis), t.double().sum(axis)
+        if self.average == "micro":
+            tp, pred_pos, true_pos = tp.sum(), pred_pos.sum(), true_pos.sum()
+        scores = _fbeta(tp, pred_pos, true_pos, self.beta)
+        if self.average == "weighted":
+            return float((scores * true_pos).sum() / true_pos.sum()) if true_pos.sum() > 0 else 0.0
+        return float(scores.mean())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(beta={self.beta}, thresh={self.thresh}, average={self.average!r})"
+
+
+class F1ScoreMulti(FBetaMulti):
+    """Multi-label F1 over the whole set (`FBetaMulti` with beta=1)."""
+
+    name = "f1_score"
+
+    def __init__(self, thresh: float = 0.5, sigmoid: bool = True, average: str = "macro") -> None:
+        super().__init__(1.0, thresh, sigmoid, average)

@@ -97,3 +97,7 @@ class RegressionTask(Task):
         from graftzoo.metrics import rmse
 
         return [rmse]
+
+    def decode_labels(self, decoded: torch.Tensor, vocab: Sequence[str] | None) -> Any:
+        """The predicted values as a list of floats (one per output), never vocab entries."""
+        return decoded.reshape(-1).tolist()

@@ -53,17 +53,20 @@ class ImagePreprocessor(Preprocessor):
         return InputSpec.image(self.n_in)
 
     def is_single(self, item: Any) -> bool:
-        """One item (a path, a PIL image, a (C, H, W) tensor) rather than a batch of them."""
+        """One item (a path, a PIL image, a (C, H, W) tensor, an (H, W[, C]) array) rather than a batch of them."""
         if isinstance(item, torch.Tensor):
             return item.dim() == 3
+        if _is_array(item):
+            return item.ndim in (2, 3)
         return isinstance(item, (str, os.PathLike)) or _is_pil(item)
 
     def batch_items(self, inputs: Any) -> tuple[bool, list[Any]]:
-        if isinstance(inputs, torch.Tensor) and inputs.dim() == 4:
+        if (isinstance(inputs, torch.Tensor) or _is_array(inputs)) and inputs.ndim == 4:
             return False, list(inputs)
         if not self.is_single(inputs) and not (isinstance(inputs, (list, tuple)) and inputs):
             raise ConfigError(
-                f"predict takes image paths, PIL images or image tensors ((C, H, W) or (B, C, H, W)), got {type(inputs).__name__}"
+                "predict takes image paths, PIL images, image tensors ((C, H, W) or (B, C, H, W)) or numpy "
+                f"arrays (H, W), (H, W, C) or a batch of them, got {type(inputs).__name__}"
             )
         return super().batch_items(inputs)
 
@@ -101,6 +104,8 @@ def _checked_size(size: Any) -> list[int] | None:
 def _item(item: Any, size: tuple[int, int] | None, n_in: int) -> torch.Tensor:
     from torchvision.transforms.v2 import functional as F
 
+    if _is_array(item):
+        item = from_array(item)
     if isinstance(item, torch.Tensor):
         image: Any = _channels(item, n_in)
     else:
@@ -159,3 +164,43 @@ def _normalize(batch: torch.Tensor, stats: Stats) -> torch.Tensor:
 
 def _is_pil(item: Any) -> bool:
     return type(item).__module__.startswith("PIL.")
+
+
+def _is_array(item: Any) -> bool:
+    return type(item).__module__ == "numpy" and type(item).__name__ == "ndarray"
+
+
+def from_array(array: Any) -> Any:
+    """A numpy image as the pipeline takes it: uint8 (H, W) or (H, W, 1|3|4) -> a PIL image (as a
+    file of the same pixels would open); float (C, H, W) or (H, W, C) in [0, 1] -> a (C, H, W) tensor.
+
+    A float layout that reads both ways (e.g. 3x5x3) is an error, as is any other dtype.
+    """
+    from PIL import Image
+
+    kind = array.dtype.kind
+    if kind == "u" and array.dtype.itemsize == 1:
+        if array.ndim == 3 and array.shape[2] == 1:
+            array = array[:, :, 0]
+        if array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4)):
+            return Image.fromarray(array.copy())  # L, RGB or RGBA from the shape
+        raise ConfigError(
+            f"a uint8 image array must be (H, W) or (H, W, C) with C 1, 3 or 4, got shape {tuple(array.shape)}; "
+            "pass a list of arrays for a batch"
+        )
+    if kind != "f":
+        raise ConfigError(f"image arrays must be uint8 (0-255) or float (0-1), got dtype {array.dtype}; convert with .astype('uint8')")
+    tensor = torch.from_numpy(array.astype("float32", copy=True))
+    if not bool(tensor.isfinite().all()) or tensor.numel() and (float(tensor.min()) < 0 or float(tensor.max()) > 1):
+        raise ConfigError("float image arrays must hold values in [0, 1]; divide 0-255 values by 255 or pass uint8")
+    if tensor.dim() == 2:
+        return tensor[None]
+    if tensor.dim() != 3:
+        raise ConfigError(f"an image array must be (H, W), (H, W, C) or (C, H, W), got shape {tuple(array.shape)}")
+    first, last = tensor.shape[0] in (1, 3), tensor.shape[2] in (1, 3)
+    if first == last:
+        raise ConfigError(
+            f"cannot tell whether the float array of shape {tuple(array.shape)} is (C, H, W) or (H, W, C); "
+            "pass a torch tensor (C, H, W) or a uint8 array (H, W, C)"
+        )
+    return tensor if first else tensor.permute(2, 0, 1).contiguous()

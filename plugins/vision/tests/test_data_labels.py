@@ -62,9 +62,14 @@ def test_vocab_given_must_cover_labels(pets: list[Path]) -> None:
     assert dls.c == 4 and dls.vocab[0] == "shiba_inu"
 
 
-def test_a_label_func_returning_a_list_is_an_error(tmp_path: Path) -> None:
+def test_a_label_func_mixing_lists_and_single_labels_is_an_error(tmp_path: Path) -> None:
     from graftzoo_vision.data.labels import label_items
+    from graftzoo_vision.data.targets import make_targets
 
-    with pytest.raises(LabelError, match=r"label_func returned \['a', 'b'\] \(list\)"):
-        label_items([tmp_path / "x.png"], lambda path: ["a", "b"])
-    assert label_items([tmp_path / "x.png"], lambda path: 3) == ["3"]
+    with pytest.raises(LabelError, match=r"label_func returned \{'a': 1\} \(dict\)"):
+        label_items([tmp_path / "x.png"], lambda path: {"a": 1})
+    assert label_items([tmp_path / "x.png"], lambda path: 3) == [3]
+    mixed = label_items([tmp_path / "x.png", tmp_path / "y.png"], lambda p: ["a", "b"] if p.stem == "x" else "a")
+    with pytest.raises(LabelError, match=r"item 0 has a list of labels \(\['a', 'b'\]\) but item 1 has one \('a'\)"):
+        make_targets(mixed)  # an accidental mix is an error, never silent string labels
+    assert make_targets(mixed, y_block="multi_category").values.tolist() == [[1.0, 1.0], [1.0, 0.0]]

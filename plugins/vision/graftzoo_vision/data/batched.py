@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Sequence
 
 import torch
+from PIL import Image
 
 from graftzoo_vision.data.errors import DataError
 from graftzoo_vision.image_preprocessor import ImagePreprocessor
@@ -37,12 +39,27 @@ class BatchedLoaders:
     def preprocessor(self) -> ImagePreprocessor:
         """Raw images -> model inputs as validation prepares them (saved with the head, used by predict)."""
         stats = self.stats
-        size = getattr(self, "size", None)
-        hw = [size, size] if isinstance(size, int) else list(size) if isinstance(size, (tuple, list)) else None
+        hw = self.input_hw()
         return ImagePreprocessor(
             self.n_in, {"mean": list(stats[0]), "std": list(stats[1])} if stats else None,
             [self.n_in, *hw] if hw else None,
         )
+
+    def input_hw(self) -> list[int] | None:
+        """(height, width) the model is trained on: `size`, else the first training item's own size."""
+        size = getattr(self, "size", None)
+        if isinstance(size, int):
+            return [size, size]
+        if isinstance(size, (tuple, list)):
+            return [int(s) for s in size]
+        items = getattr(self.train_ds, "items", None)
+        first = items[0] if items is not None and len(items) else None
+        if isinstance(first, torch.Tensor):
+            return [int(first.shape[-2]), int(first.shape[-1])]
+        if isinstance(first, (str, Path)):
+            with Image.open(first) as img:
+                return [img.height, img.width]
+        return None
 
     @property
     def stats(self) -> Stats | None:

@@ -13,7 +13,8 @@ from graftzoo_vision.data.items import ImageItem, ItemTransform
 
 
 class ImageItems(Dataset):
-    """(image, label) pairs: `items` are files, PIL images or a (N, C, H, W) tensor; labels are class indices.
+    """(image, target) pairs: `items` are files, PIL images or a (N, C, H, W) tensor; `labels` are the
+    encoded targets (class indices, multi-hot rows or regression values), one row per item.
 
     Random item steps (the train crop) draw from `gen`, so a seeded generator makes them reproducible.
     """

@@ -10,12 +10,14 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from graftzoo_vision.data.batched import BatchedLoaders
 from graftzoo_vision.data.augment import Augment
+from graftzoo_vision.data.batched import BatchedLoaders
 from graftzoo_vision.data.batch_tfms import BatchTransform
+from graftzoo_vision.data.checks import check_image_files, drop_bad_images
 from graftzoo_vision.data.collate import collate_items
-from graftzoo_vision.data.errors import ConfigError
-from graftzoo_vision.data.files import get_image_files
+from graftzoo_vision.data.errors import ConfigError, DataError
+from graftzoo_vision.data.files import get_image_files, resolve_files
+from graftzoo_vision.data.frames import Column, from_df_split
 from graftzoo_vision.data.items import ImageItem, ItemTransform, check_mode, detect_mode
 from graftzoo_vision.data.itemsets import ImageItems, UnlabeledItems, seed_worker
 from graftzoo_vision.data.labels import RegexLabeller
@@ -25,9 +27,11 @@ from graftzoo_vision.data.sources import (
     from_folder_split,
     from_names_split,
     from_tensors_split,
+    split_labeled,
 )
 from graftzoo_vision.data.splits import make_generator, resolve_seed
 from graftzoo_vision.data.summary import describe
+from graftzoo_vision.data.targets import CATEGORY, MULTI, REGRESSION, TASKS
 
 
 def resolve_presize(size: int | None, presize: int | None) -> int | None:
@@ -54,7 +58,13 @@ class ImageDataLoaders(BatchedLoaders):
     Items are presized one by one (train: random square crop, valid: centre crop); then
     `batch_transform(batch, train)` turns a whole batch, on its device, into float32 (B, C, size, size).
     Build it with a `from_*` constructor; their `**options` are this class's keywords: `presize`,
-    `convert_mode` ("RGB"/"L"), `n_in` (3/1), `num_workers`, `device`.
+    `convert_mode` ("RGB"/"L"), `n_in` (3/1), `num_workers`, `device`, `skip_bad`, `check_images`.
+
+    Targets are class indices (single-label), multi-hot rows (`y_block="multi_category"`: tags) or
+    float rows (`y_block="regression"`); `task` names the task that trains on them and `vocab` the
+    classes or tags (for regression: None, or the label columns' names). Image files are all checked once when the loaders are
+    built: a BadImageError lists every unreadable one (`skip_bad=True`: left out with a warning;
+    `check_images=False`: no check).
     """
 
     def __init__(
@@ -70,12 +80,18 @@ class ImageDataLoaders(BatchedLoaders):
         convert_mode: str | None = None,
         n_in: int | None = None,
         device: str | torch.device | None = None,
+        skip_bad: bool = False,
+        check_images: bool = True,
     ) -> None:
         if bs < 1:
             raise ConfigError(f"bs must be at least 1, got {bs}.")
         self.seed, self.size, self.bs, self.num_workers = seed, size, bs, num_workers
         self.presize = resolve_presize(size, presize)
-        self.vocab: list[str] = list(split.vocab)
+        if check_images:
+            split = _without_bad_files(split, skip_bad)
+        self.vocab: list[str] | None = list(split.vocab) if split.vocab is not None else None
+        self.kind = split.kind
+        self._n_targets = int(split.train_labels.shape[1]) if split.train_labels.ndim == 2 else 1
         mode = check_mode(convert_mode, n_in)
         if mode is None and not isinstance(split.train_items, torch.Tensor):
             mode = detect_mode(split.train_items)
@@ -91,6 +107,9 @@ class ImageDataLoaders(BatchedLoaders):
         self.valid = self._loader(self.valid_ds, shuffle=False)
 
     # ---- constructors -------------------------------------------------------------------------
+    # Every constructor takes size, presize, augment, bs, num_workers and the class keywords
+    # (**options); `y_block` ("category", "multi_category", "regression") overrides what the
+    # labels suggest (see graftzoo_vision.data.targets for the rule).
     @classmethod
     def from_folder(
         cls,
@@ -115,27 +134,53 @@ class ImageDataLoaders(BatchedLoaders):
         )
 
     @classmethod
+    def from_path_func(
+        cls,
+        path: str | Path,
+        fnames: Iterable[str | Path] | None,
+        label_func: Callable[[Path], Any],
+        valid_pct: float = 0.2,
+        seed: int | None = None,
+        y_block: str | None = None,
+        vocab: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> ImageDataLoaders:
+        """Labels are `label_func(file_path)`: a class, a float (regression) or a list of tags (multi-label).
+
+        `fnames` None means every image under `path`.
+        """
+        seed = resolve_seed(seed)
+        return cls(from_names_split(path, fnames, label_func, valid_pct, seed, vocab, y_block), seed=seed, **kwargs)
+
+    @classmethod
     def from_name_func(
         cls,
         path: str | Path,
         fnames: Iterable[str | Path] | None,
-        label_func: Callable[[Path], str],
+        label_func: Callable[[Path], Any],
         valid_pct: float = 0.2,
         seed: int | None = None,
-        size: int | None = 224,
-        presize: int | None = None,
-        augment: bool | Augment | None = True,
-        bs: int = 64,
-        num_workers: int = 0,
+        y_block: str | None = None,
         vocab: Sequence[str] | None = None,
-        **options: Any,
+        **kwargs: Any,
     ) -> ImageDataLoaders:
-        """Labels are `label_func(file_path)`; `fnames` None means every image under `path`."""
-        seed = resolve_seed(seed)
-        split = from_names_split(path, fnames, label_func, valid_pct, seed, vocab)
-        return cls(
-            split, seed=seed, size=size, presize=presize, augment=augment, bs=bs, num_workers=num_workers, **options
-        )
+        """Labels are `label_func(file_path)` (graftzoo passes the Path; fastai passes its name); as `from_path_func`."""
+        return cls.from_path_func(path, fnames, label_func, valid_pct, seed, y_block, vocab, **kwargs)
+
+    @classmethod
+    def from_path_re(
+        cls,
+        path: str | Path,
+        fnames: Iterable[str | Path] | None,
+        pat: str,
+        valid_pct: float = 0.2,
+        seed: int | None = None,
+        vocab: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> ImageDataLoaders:
+        """Labels are the first group of regex `pat` searched in each file's whole PATH (written with '/')."""
+        labeller = RegexLabeller(pat, whole_path=True)
+        return cls.from_path_func(path, fnames, labeller, valid_pct, seed, "category", vocab, **kwargs)
 
     @classmethod
     def from_name_re(
@@ -145,25 +190,85 @@ class ImageDataLoaders(BatchedLoaders):
         pat: str,
         valid_pct: float = 0.2,
         seed: int | None = None,
-        size: int | None = 224,
-        presize: int | None = None,
-        augment: bool | Augment | None = True,
-        bs: int = 64,
-        num_workers: int = 0,
         vocab: Sequence[str] | None = None,
-        **options: Any,
+        **kwargs: Any,
     ) -> ImageDataLoaders:
         """Labels are the first group of regex `pat` searched in each file NAME (e.g. r'(.+)_\\d+.jpg$')."""
-        return cls.from_name_func(
-            path, fnames, RegexLabeller(pat), valid_pct=valid_pct, seed=seed, size=size, presize=presize,
-            augment=augment, bs=bs, num_workers=num_workers, vocab=vocab, **options,
+        return cls.from_path_func(path, fnames, RegexLabeller(pat), valid_pct, seed, "category", vocab, **kwargs)
+
+    @classmethod
+    def from_lists(
+        cls,
+        path: str | Path,
+        fnames: Sequence[str | Path],
+        labels: Sequence[Any],
+        valid_pct: float = 0.2,
+        seed: int | None = None,
+        y_block: str | None = None,
+        vocab: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> ImageDataLoaders:
+        """`fnames[i]` (relative ones under `path`) labelled `labels[i]`: classes, floats or lists of tags."""
+        fnames, labels = list(fnames), list(labels)
+        if len(fnames) != len(labels):
+            raise DataError(f"{len(fnames)} file names but {len(labels)} labels; pass one label per file.")
+        seed = resolve_seed(seed)
+        files = resolve_files(path, fnames)
+        return cls(split_labeled(files, labels, valid_pct, seed, vocab, y_block), seed=seed, **kwargs)
+
+    @classmethod
+    def from_df(
+        cls,
+        df: Any,
+        path: str | Path = ".",
+        valid_pct: float = 0.2,
+        seed: int | None = None,
+        fn_col: Column = 0,
+        folder: str | None = None,
+        suff: str = "",
+        label_col: Column | Sequence[Column] = 1,
+        label_delim: str | None = None,
+        y_block: str | None = None,
+        valid_col: Column | None = None,
+        vocab: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> ImageDataLoaders:
+        """fastai's `from_df`: files `path/folder/<fn_col><suff>`, labels in `label_col`.
+
+        `label_delim` splits a label column into tags (multi-label); a float column is regression;
+        several label columns are tags named by the columns (0/1 flags) or regression values.
+        `valid_col` (True/False per row) picks the validation rows, else a `valid_pct` random split.
+        """
+        seed = resolve_seed(seed)
+        split = from_df_split(
+            df, path, fn_col=fn_col, label_col=label_col, valid_col=valid_col, label_delim=label_delim,
+            folder=folder, suff=suff, valid_pct=valid_pct, seed=seed, vocab=vocab, y_block=y_block,
         )  # fmt: skip
+        return cls(split, seed=seed, **kwargs)
+
+    @classmethod
+    def from_csv(
+        cls,
+        path: str | Path,
+        csv_fname: str | Path = "labels.csv",
+        header: int | str | None = "infer",
+        delimiter: str | None = None,
+        **kwargs: Any,
+    ) -> ImageDataLoaders:
+        """fastai's `from_csv`: `from_df` on `path/csv_fname` (read by pandas); keywords as `from_df`."""
+        import pandas as pd
+
+        csv = Path(path) / csv_fname
+        if not csv.is_file():
+            raise DataError(f"no CSV file {str(csv)!r}; pass csv_fname= (relative to path) or use from_df.")
+        sep = {} if delimiter is None else {"sep": delimiter}
+        return cls.from_df(pd.read_csv(csv, header=header, **sep), path=path, **kwargs)
 
     @classmethod
     def from_tensors(
         cls,
         images: torch.Tensor,
-        labels: torch.Tensor | Sequence[int | str],
+        labels: torch.Tensor | Sequence[Any],
         vocab: Sequence[str] | None = None,
         valid_pct: float = 0.2,
         seed: int | None = None,
@@ -171,19 +276,37 @@ class ImageDataLoaders(BatchedLoaders):
         augment: bool | Augment | None = True,
         bs: int = 64,
         valid_images: torch.Tensor | None = None,
-        valid_labels: torch.Tensor | Sequence[int | str] | None = None,
+        valid_labels: torch.Tensor | Sequence[Any] | None = None,
+        y_block: str | None = None,
         **options: Any,
     ) -> ImageDataLoaders:
-        """In-memory uint8 (or float in [0, 1]) images (N, C, H, W); `size` None keeps their own size."""
+        """In-memory uint8 (or float in [0, 1]) images (N, C, H, W); `size` None keeps their own size.
+
+        Labels: class indices or names; an (N, n_classes) 0/1 tensor (multi-label); a float tensor,
+        (N,) or (N, k) (regression); or per-item lists of tags.
+        """
         seed = resolve_seed(seed)
-        split = from_tensors_split(images, labels, vocab, valid_pct, seed, valid_images, valid_labels)
+        split = from_tensors_split(images, labels, vocab, valid_pct, seed, valid_images, valid_labels, y_block)
         return cls(split, seed=seed, size=size, augment=augment, bs=bs, **options)
 
     # ---- what the Learner uses --------------------------------------------------------------------
     @property
     def c(self) -> int:
-        """Number of classes."""
-        return len(self.vocab)
+        """Model outputs: number of classes (or tags), or of regression values per item."""
+        return self._n_targets if self.kind == REGRESSION else len(self.vocab or [])
+
+    @property
+    def task(self) -> str:
+        """The registered task these targets train: core/classification, core/multilabel or core/regression."""
+        return TASKS[self.kind]
+
+    def label_text(self, target: torch.Tensor) -> str:
+        """One item's target as words: its class, its tags joined by ';', or its values."""
+        if self.kind == CATEGORY:
+            return (self.vocab or [])[int(target)]
+        if self.kind == MULTI:
+            return ";".join(v for v, on in zip(self.vocab or [], target.tolist()) if on)
+        return ", ".join(f"{v:.4g}" for v in target.reshape(-1).tolist())
 
     @property
     def augment(self) -> Augment | None:
@@ -224,7 +347,7 @@ class ImageDataLoaders(BatchedLoaders):
         """Save a grid of up to `max_n` images of one batch with their labels as a PNG; returns its path."""
         batch = self.one_batch(train)
         images, target = batch[0], batch[-1]
-        titles = [self.vocab[int(t)] for t in target[:max_n]]
+        titles = [self.label_text(t) for t in target[:max_n]]
         return save_batch_grid(self.denormalize(images[:max_n]).cpu(), titles, path)
 
     def show_results(self, learn: Any, path: str | Path | None = None, max_n: int = 9) -> Path:
@@ -242,7 +365,7 @@ class ImageDataLoaders(BatchedLoaders):
 
     def __repr__(self) -> str:
         return (
-            f"ImageDataLoaders(train={len(self.train_ds)}, valid={len(self.valid_ds)}, c={self.c}, "
+            f"ImageDataLoaders(train={len(self.train_ds)}, valid={len(self.valid_ds)}, c={self.c}, task={self.task}, "
             f"size={self.size}, presize={self.presize}, n_in={self.n_in}, bs={self.bs}, device={self.device})"
         )
 
@@ -259,6 +382,23 @@ class ImageDataLoaders(BatchedLoaders):
             worker_init_fn=seed_worker if self.num_workers else None,
             pin_memory=self.device.type == "cuda",
         )
+
+
+def _without_bad_files(split: LabeledSplit, skip_bad: bool) -> LabeledSplit:
+    """`split` checked in one pass over its files: an error listing every broken one, or them left out."""
+    train, valid = split.train_items, split.valid_items
+    if isinstance(train, torch.Tensor) or isinstance(valid, torch.Tensor):
+        return split
+    if not all(isinstance(p, (str, Path)) for p in [*train, *valid]):
+        return split  # in-memory images: nothing to read
+    bad = check_image_files(train, valid, skip_bad)
+    if not bad:
+        return split
+    train, train_labels = drop_bad_images(train, split.train_labels, bad)
+    valid, valid_labels = drop_bad_images(valid, split.valid_labels, bad)
+    if not train or not valid:
+        raise DataError("no readable image is left in the train or valid set after leaving out the broken files.")
+    return LabeledSplit(train, train_labels, valid, valid_labels, split.vocab, split.kind)
 
 
 def _default_device() -> torch.device:

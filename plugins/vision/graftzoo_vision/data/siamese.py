@@ -102,7 +102,7 @@ class SiameseDataLoaders(BatchedLoaders):
             raise ConfigError(f"bs must be at least 1, got {bs}.")
         self.seed, self.size, self.bs, self.num_workers = seed, size, bs, num_workers
         self.presize = resolve_presize(size, presize)
-        self.classes: list[str] = list(split.vocab)
+        self.classes: list[str] = list(split.vocab or [])
         mode = check_mode(convert_mode, n_in)
         if mode is None and not isinstance(split.train_items, torch.Tensor):
             mode = detect_mode(split.train_items)
@@ -124,7 +124,7 @@ class SiameseDataLoaders(BatchedLoaders):
                         **options: Any) -> SiameseDataLoaders:
         """Classes are `label_func(file_path)`; `fnames` None means every image under `path`."""
         seed = resolve_seed(seed)
-        split = from_names_split(path, fnames, label_func, valid_pct, seed, None)
+        split = from_names_split(path, fnames, label_func, valid_pct, seed, None, y_block="category")
         return cls(split, seed=seed, size=size, bs=bs, **options)
 
     @classmethod
@@ -144,7 +144,7 @@ class SiameseDataLoaders(BatchedLoaders):
         """In-memory uint8 (or float in [0, 1]) images (N, C, H, W) and their classes; `size` None keeps
         their own size."""
         seed = resolve_seed(seed)
-        split = from_tensors_split(images, labels, classes, valid_pct, seed, valid_images, valid_labels)
+        split = from_tensors_split(images, labels, classes, valid_pct, seed, valid_images, valid_labels, y_block="category")
         return cls(split, seed=seed, size=size, bs=bs, **options)
 
     # ---- what the Learner uses --------------------------------------------------------------------

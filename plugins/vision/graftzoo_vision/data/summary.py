@@ -24,12 +24,19 @@ def describe_value(x: Any) -> str:
     return repr(x)
 
 
+def _vocab_line(dls: Any) -> str:
+    if dls.vocab is None:
+        return f"Task {dls.task}: {dls.c} value(s) per item"
+    what = "tags" if dls.task == "core/multilabel" else "classes"
+    return f"Vocab ({dls.c} {what}): {dls.vocab[:12]}{' ...' if dls.c > 12 else ''}"
+
+
 def describe(dls: Any, bs: int = 4) -> str:
     """The walk-through text for an `ImageDataLoaders` (its random streams are left untouched)."""
     ds = dls.train_ds
     lines = [
         f"Found {len(ds) + len(dls.valid_ds)} items: {len(ds)} train, {len(dls.valid_ds)} valid",
-        f"Vocab ({dls.c} classes): {dls.vocab[:12]}{' ...' if dls.c > 12 else ''}",
+        _vocab_line(dls),
         "Building one sample",
         f"  starting from\n    {ds.describe_item(0)}",
     ]
@@ -39,7 +46,7 @@ def describe(dls: Any, bs: int = 4) -> str:
         x = step(x)
         lines.append(f"  applying {name} gives\n    {describe_value(x)}")
     label = ds.labels[0]
-    lines.append(f"  label {dls.vocab[int(label)]!r} encoded as {int(label)}")
+    lines.append(f"  label {dls.label_text(label)!r} encoded as {describe_value(label) if label.ndim else int(label)}")
     lines.append(f"Final sample: ({describe_value(x)}, {describe_value(label)})")
     n = min(bs, len(ds))
     lines += ["Building one batch", f"  Adding the next {n - 1} samples"]
