@@ -48,11 +48,16 @@ def test_non_matching_file_names_the_file_and_pattern(pets: list[Path]) -> None:
     assert "README.png" in message and PAT in message
 
 
-def test_from_name_func(pets: list[Path]) -> None:
-    dls = ImageDataLoaders.from_name_func(
-        pets[0].parent, pets, lambda p: "cat" if p.name[0].isupper() else "dog", seed=1, size=16
-    )
-    assert dls.vocab == ["cat", "dog"]
+def test_from_name_func_hands_the_name_as_fastai(pets: list[Path]) -> None:
+    seen: list[object] = []
+
+    def is_cat(x: str) -> bool:  # fastai's chapter-1 label function: x is the file name
+        seen.append(x)
+        return x[0].isupper()
+
+    dls = ImageDataLoaders.from_name_func(pets[0].parent, pets, is_cat, seed=1, size=16)
+    assert dls.vocab == ["False", "True"]
+    assert sorted(seen) == sorted(p.name for p in pets)
 
 
 def test_vocab_given_must_cover_labels(pets: list[Path]) -> None:

@@ -52,11 +52,14 @@ def label_items(items: Sequence[Path], label_func: Callable[[Path], Any]) -> lis
 
     A label is a str or int (a class), a float (regression), or a list/tuple of str/int (tags of
     multi-label data); `graftzoo_vision.data.targets` decides what the whole set of labels means.
+    A bool (fastai's `is_cat`) is a class named "False" or "True".
     """
     labels: list[Any] = []
     for i, item in enumerate(items):
         try:
             label = label_func(item)
+            if isinstance(label, bool):
+                label = str(label)
         except LabelError as err:
             others = sum(1 for rest in items[i + 1 :] if _fails(label_func, rest))
             more = f" ({others} more file(s) fail the same way)" if others else ""

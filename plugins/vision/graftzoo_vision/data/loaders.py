@@ -157,15 +157,20 @@ class ImageDataLoaders(BatchedLoaders):
         cls,
         path: str | Path,
         fnames: Iterable[str | Path] | None,
-        label_func: Callable[[Path], Any],
+        label_func: Callable[[str], Any],
         valid_pct: float = 0.2,
         seed: int | None = None,
         y_block: str | None = None,
         vocab: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> ImageDataLoaders:
-        """Labels are `label_func(file_path)` (graftzoo passes the Path; fastai passes its name); as `from_path_func`."""
-        return cls.from_path_func(path, fnames, label_func, valid_pct, seed, y_block, vocab, **kwargs)
+        """Labels are `label_func(file_name)`, the name as a string (fastai's `is_cat(x): x[0].isupper()`);
+        `from_path_func` hands the whole Path."""
+
+        def label_name(file: Path) -> Any:
+            return label_func(file.name)
+
+        return cls.from_path_func(path, fnames, label_name, valid_pct, seed, y_block, vocab, **kwargs)
 
     @classmethod
     def from_path_re(
