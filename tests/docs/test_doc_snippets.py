@@ -1,7 +1,8 @@
 """Every fenced code block of README.md and docs/**/*.md runs offline, as written.
 
 - ```python blocks run in order, one namespace per Markdown file: each file is one test, run in a
-  subprocess whose working folder is a fresh temporary folder, with GRAFTZOO_HOME there,
+  subprocess whose working folder is a fresh temporary folder, with GRAFTZOO_HOME there (an empty
+  local hub; the plugins' listings cached once per session),
   HF_HUB_OFFLINE=1 / GRAFTZOO_OFFLINE=1 and empty torch/Hugging Face caches, under a timeout.
 - ```bash / ```sh / ```console blocks: `graftzoo ...` lines run through the CLI in the same
   process (in document order with the Python blocks); any other command must be one of
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import shlex
 import subprocess
 import sys
@@ -32,7 +34,10 @@ RUNNABLE_LANGS = {"python"} | SHELL_LANGS
 # Shell commands the docs show but the test cannot run: they install, build or fetch.
 NOT_RUNNABLE = ("pip install", "make", "git clone", "source", "cd")
 # Files whose examples train for real: run with the slow tests.
-SLOW_DOCS: dict[str, str] = {}
+SLOW_DOCS: dict[str, str] = {
+    "docs/quickstart.md": "fine-tunes EfficientNet-Lite0 on 48 digits, lr_find included",
+    "docs/segmentation-and-siamese.md": "trains a U-Net and two Siamese models",
+}
 FENCE = re.compile(r"^(\s*)(```+)\s*([\w+-]*)")
 NO_RUN = re.compile(r"^<!--\s*no-run\s*(?::(.*?))?\s*-->$")
 
@@ -161,8 +166,17 @@ def test_toml_and_json_blocks_parse() -> None:
             pytest.fail(f"{block.where}: does not parse as {block.lang}: {exc}")
 
 
+@pytest.fixture(scope="session")
+def registry_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A GRAFTZOO_HOME's `registry` folder with the plugins' listings cached, built once for every doc file."""
+    home = tmp_path_factory.mktemp("seed-home")
+    subprocess.run([sys.executable, "-m", "graftzoo", "list", "--kind", "archs"], env={**os.environ, "GRAFTZOO_HOME": str(home)},
+                   capture_output=True, check=True, timeout=TIMEOUT_S)
+    return home / "registry"
+
+
 @pytest.mark.parametrize("name", [_file_param(n) for n in RUN_FILES])
-def test_doc_blocks_run(name: str, tmp_path: Path) -> None:
+def test_doc_blocks_run(name: str, tmp_path: Path, registry_cache: Path) -> None:
     runnable = [b for b in ALL_BLOCKS if b.file == name and b.lang in RUNNABLE_LANGS and b.no_run is None]
     payload = [
         {"file": b.file, "line": b.line, "lang": b.lang, "code": b.code, "first_line": b.first_line,
@@ -173,6 +187,7 @@ def test_doc_blocks_run(name: str, tmp_path: Path) -> None:
     blocks_file.write_text(json.dumps(payload), encoding="utf-8")
     work = tmp_path / "work"
     work.mkdir()
+    shutil.copytree(registry_cache, tmp_path / "home" / "registry")  # an empty hub, the listings already cached
     env = {
         **os.environ,
         "GRAFTZOO_HOME": str(tmp_path / "home"),
