@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shlex
 import sys
+import time
 import traceback
 from typing import Any
 
@@ -38,6 +39,7 @@ def main(blocks_file: str) -> int:
     namespace: dict[str, Any] = {"__name__": "__main__"}
     for block in blocks:
         print(f"--- {block['file']}:{block['line']}: {block['first_line']}", flush=True)
+        start = time.perf_counter()
         try:
             if block["lang"] == "python":
                 run_python(block, namespace)
@@ -48,6 +50,7 @@ def main(blocks_file: str) -> int:
             print(f"DOC BLOCK FAILED: {block['file']}:{block['line']}: {block['first_line']}", file=sys.stderr)
             traceback.print_exc()
             return 1
+        print(f"    ({time.perf_counter() - start:.1f} s)", flush=True)
     return 0
 
 
