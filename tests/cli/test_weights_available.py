@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from graftzoo.registry.cli import main
+from graftzoo.testing.plugins import FakePluginSite
 
 
 @pytest.fixture
@@ -72,3 +73,38 @@ def test_list_available_imports_no_torch(caches: tuple[Path, Path]) -> None:
     code = "import sys; from graftzoo.registry.cli import main; main(['list', '--available']); print(sorted(m for m in ('torch', 'timm', 'torchvision') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy(), check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]" and "efficientnet_lite0" in done.stdout
+
+
+MANIFEST = """
+[plugin]
+name = "vault"
+namespace = "vault"
+api_version = 1
+
+[[weights]]
+name = "vault"
+scheme = "vault"
+factory = "graftzoo_vault_dist.source:Vault"
+available = "graftzoo_vault_dist.check:{check}"
+
+[[archs]]
+name = "here"
+factory = "torch.nn:Identity"
+default_weights = "vault:here"
+
+[[archs]]
+name = "away"
+factory = "torch.nn:Identity"
+default_weights = "vault:away"
+"""
+
+
+def test_a_plugins_check_decides_and_a_broken_one_shows_unknown(fake_plugin_site: FakePluginSite, capsys: pytest.CaptureFixture[str]) -> None:
+    check = "def is_available(ref, arch):\n    return ref == 'vault:here'\n\ndef broken(ref, arch):\n    raise RuntimeError('bug')\n"
+    fake_plugin_site.add("graftzoo-vault-dist", plugin="vault", manifest=MANIFEST.format(check="is_available"), modules={"check.py": check})
+    fake_plugin_site.registry()
+    assert _statuses(capsys, "vault/*") == {"vault/here": "now", "vault/away": "download"}
+    fake_plugin_site.add("graftzoo-vault-dist", plugin="vault", manifest=MANIFEST.format(check="broken"), modules={"check.py": check},
+                         version="1.1")
+    fake_plugin_site.registry()
+    assert _statuses(capsys, "vault/*") == {"vault/here": "?", "vault/away": "?"}  # listed all the same
