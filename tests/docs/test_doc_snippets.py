@@ -65,10 +65,10 @@ def doc_files() -> list[Path]:
     return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 
 
-def read_blocks(path: Path) -> list[Block]:
+def read_blocks(path: Path, root: Path = ROOT) -> list[Block]:
     """The fenced code blocks of one Markdown file, with their no-run markers."""
     lines = path.read_text(encoding="utf-8").splitlines()
-    name = path.relative_to(ROOT).as_posix()
+    name = path.relative_to(root).as_posix()
     blocks, i, previous = [], 0, ""
     while i < len(lines):
         fence = FENCE.match(lines[i])
@@ -211,3 +211,33 @@ def test_doc_blocks_run(name: str, tmp_path: Path, registry_cache: Path) -> None
         failed = [ln for ln in done.stderr.splitlines() if ln.startswith("DOC BLOCK FAILED")]
         head = failed[0] if failed else f"{name}: the block runner exited with status {done.returncode}"
         pytest.fail(f"{head}\n{done.stderr[-4000:]}", pytrace=False)
+
+
+def test_the_runner_names_the_failing_file_and_block(tmp_path: Path) -> None:
+    blocks = [
+        {"file": "docs/x.md", "line": 3, "lang": "python", "code": "value = 41\n", "first_line": "value = 41", "commands": []},
+        {"file": "docs/x.md", "line": 9, "lang": "python", "code": "value += 1\nassert value == 0, value\n",
+         "first_line": "value += 1", "commands": []},
+    ]
+    (tmp_path / "blocks.json").write_text(json.dumps(blocks))
+    done = subprocess.run([sys.executable, str(DRIVER), str(tmp_path / "blocks.json")], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "DOC BLOCK FAILED: docs/x.md:9: value += 1" in done.stderr  # one namespace: value was 41, now 42
+    assert 'File "docs/x.md", line 10' in done.stderr and "AssertionError: 42" in done.stderr  # the doc's own line numbers
+
+
+def test_blocks_markers_and_shell_lines_are_read_as_written(tmp_path: Path) -> None:
+    doc = tmp_path / "docs" / "check.md"
+    doc.parent.mkdir()
+    text = (
+        "# t\n\n<!-- no-run: needs a GPU -->\n```python\nimport cuda_thing\n```\n\n"
+        "<!-- no-run -->\n```bash\nfoo\n```\n\n"
+        "- a list item:\n\n  ```console\n  $ graftzoo list \\\n      'resnet*'\n  name  input\n  $ pip install x  # comment\n  ```\n"
+    )
+    doc.write_text(text)
+    first, second, third = read_blocks(doc, tmp_path)
+    assert (first.file, first.lang, first.line, first.no_run) == ("docs/check.md", "python", 5, "needs a GPU")
+    assert second.no_run == ""  # a marker without a reason: test_no_run_blocks_give_a_reason fails on it
+    assert third.no_run is None and shell_commands(third) == ["graftzoo list  'resnet*'", "pip install x  # comment"]
+    assert is_cli(shell_commands(third)[0]) and is_not_runnable(shell_commands(third)[1])
+    assert is_cli(".venv/bin/graftzoo info resnet34") and not is_not_runnable("torchrun -m graftzoo train x.toml")
