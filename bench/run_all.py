@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCRIPTS = ["bench_cli.py", "bench_learner.py", "bench_artifact.py"]
+SCRIPTS = ["bench_cli.py", "bench_learner.py", "bench_artifact.py", "bench_predict.py"]
 
 
 def main() -> int:

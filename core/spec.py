@@ -126,7 +126,14 @@ class SchemeSpec(SpecDict):
 
 @dataclass(frozen=True)
 class WeightSourceSpec(SchemeSpec):
-    """A registered weight source, serving references `scheme:...`: `factory() -> WeightSource`."""
+    """A registered weight source, serving references `scheme:...`: `factory() -> WeightSource`.
+
+    `available` ("module:attr", optional): `(ref, arch) -> bool | None`, whether the file behind `ref`
+    is on this machine now (shipped in a package or cached); it checks files only and imports no torch,
+    so `graftzoo list` can call it for every arch.
+    """
+
+    available: str | None = None
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pattern", nargs="?", help="shell wildcard over full or bare names, e.g. 'resnet*'")
     p.add_argument("--kind", choices=sorted(KIND_CHOICES), default="archs")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--available", action="store_true",
+                   help="archs only: just those whose default weights are on this machine now (packaged or cached)")
 
     p = sub.add_parser("info", help="describe an arch, head, task or weight source")
     p.add_argument("name")
@@ -56,22 +58,32 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from graftzoo.registry import current
+    from graftzoo.registry.availability import NOW, weights_status
 
     registry = current()
+    if args.available and args.kind != "archs":
+        raise GraftzooError(f"--available filters archs by their default weights; drop it for --kind {args.kind}")
     clashes = set(registry.collisions(args.kind))
     names = [n for n in registry.names(args.kind, args.pattern) if n not in clashes]
     for problem in registry.problems([args.kind]):
         print(f"warning: {_safe(problem)}; `graftzoo plugins` shows every plugin", file=sys.stderr)
-    if args.json:
-        specs = [registry.get(args.kind, n).to_dict() for n in names]
-        print(json.dumps(specs, indent=1))
+    specs = [registry.get(args.kind, n) for n in names]
+    if args.kind != "archs":
+        if args.json:
+            print(json.dumps([spec.to_dict() for spec in specs], indent=1))
+        else:
+            _print_table(["name", "description"], [[spec.name, spec.description] for spec in specs])
         return 0
-    if args.kind == "archs":
-        rows = [_arch_row(registry.get("archs", n)) for n in names]
-        _print_table(["name", "input", "pretrained", "plugin"], rows)
-    else:
-        rows = [[n, registry.get(args.kind, n).description] for n in names]
-        _print_table(["name", "description"], rows)
+    statuses = [weights_status(registry, spec) for spec in specs]
+    if args.available:
+        specs, statuses = [s for s, w in zip(specs, statuses) if w == NOW], [w for w in statuses if w == NOW]
+    if args.json:
+        print(json.dumps([{**spec.to_dict(), "weights_status": w} for spec, w in zip(specs, statuses)], indent=1))
+        return 0
+    _print_table(["name", "input", "weights", "plugin"], [_arch_row(spec, w) for spec, w in zip(specs, statuses)])
+    if not args.available:
+        print("weights: now = on this machine (packaged or cached), download = fetched on first use, "
+              "- = no pretrained weights, ? = cannot tell; `graftzoo list --available` shows the first kind only", file=sys.stderr)
     return 0
 
 
@@ -138,9 +150,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
 COMMANDS = {"list": cmd_list, "info": cmd_info, "plugins": cmd_plugins, "demo": cmd_demo, **ARTIFACT_COMMANDS, "train": cmd_train}
 
 
-def _arch_row(spec: Any) -> list[str]:
-    size = "x".join(str(s) for s in spec.input_size[1:])
-    return [spec.name, size, "yes" if spec.default_weights else "no", spec.plugin]
+def _arch_row(spec: Any, weights: str) -> list[str]:
+    return [spec.name, input_text(spec), weights, spec.plugin]
+
+
+def input_text(spec: Any) -> str:
+    """`image 224x224` for image archs, else the input kind (`text/tokens`, `tabular/columns`)."""
+    from graftzoo.inputs import IMAGE_KIND
+
+    if spec.inputs != IMAGE_KIND:
+        return str(spec.inputs)
+    return "image " + "x".join(str(s) for s in spec.input_size[1:])
 
 
 def _print_table(header: list[str], rows: list[list[str]]) -> None:

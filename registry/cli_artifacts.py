@@ -31,7 +31,7 @@ def add_artifact_commands(sub: Any) -> None:
 
     p = sub.add_parser("predict", help="predict with a saved head: image files, or the rows of a CSV file")
     p.add_argument("ref", help="a saved head: folder, 'ns/name[@rev]' or 'hf://ns/name[@rev]'")
-    p.add_argument("files", nargs="*", help="image files")
+    p.add_argument("files", nargs="*", help="image files, or folders (every image file in them)")
     p.add_argument("--csv", default=None, help="a CSV file: each row is one item (a table row; needs pandas)")
     p.add_argument("--top-k", type=int, default=1, help="how many labels to show per file")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -54,29 +54,84 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    """Predict files (folders give every image file in them) or CSV rows.
+
+    Files that cannot be read are reported on stderr and the rest are still predicted. Exit
+    status: 0 when every file was predicted, 1 when some could not be read, 2 when none could.
+    """
     from graftzoo.artifacts.load import load_head
-    from graftzoo.artifacts.predict import top_k
 
     if args.top_k < 1:
         raise GraftzooError(f"--top-k must be at least 1, got {args.top_k}")
     if bool(args.files) == bool(args.csv):
-        raise GraftzooError("give the items to predict: image files, or --csv ROWS.csv (not both)")
-    import torch
-
+        raise GraftzooError("give the items to predict: image files or folders, or --csv ROWS.csv (not both)")
+    files = [] if args.csv else expand_files(args.files)
     model = load_head(args.ref)
     if args.csv:
         return _predict_rows(model, read_csv_rows(args.csv), args.top_k, args.json)
-    files = list(args.files)
-    probs = torch.cat([model.predict(files[i:i + BATCH])[1] for i in range(0, len(files), BATCH)])
-    rows = [{"file": f, "top_k": [{"label": label, "prob": p} for label, p in top_k(row, model.vocab, args.top_k)]}
-            for f, row in zip(args.files, probs)]
+    rows = predict_files(model, files, args.top_k)
+    failed = [row for row in rows if "error" in row]
     if args.json:
         print(json.dumps(rows, indent=1))
-        return 0
     for row in rows:
-        guesses = ", ".join(f"{g['label']} ({g['prob']:.3f})" for g in row["top_k"])
-        print(f"{row['file']}: {guesses}")
-    return 0
+        if "error" in row:
+            print(f"error: {row['error']}", file=sys.stderr)
+        elif not args.json:
+            guesses = ", ".join(f"{g['label']} ({g['prob']:.3f})" for g in row["top_k"])
+            print(f"{row['file']}: {guesses}")
+    if failed:
+        print(f"{len(failed)} of {len(rows)} files could not be read", file=sys.stderr)
+    return 0 if not failed else 2 if len(failed) == len(rows) else 1
+
+
+def expand_files(items: Sequence[str]) -> list[str]:
+    """The files to predict: each file as given, each folder's image files (by extension, sorted)."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    suffixes = set(Image.registered_extensions())
+    files: list[str] = []
+    for item in items:
+        path = Path(item)
+        if not path.is_dir():
+            files.append(item)
+            continue
+        found = sorted(str(p) for p in path.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
+        if not found:
+            raise GraftzooError(f"the folder {item!r} holds no image files ({', '.join(sorted(suffixes)[:6])}, ...)")
+        files += found
+    return files
+
+
+def predict_files(model: Any, files: list[str], k: int) -> list[dict[str, Any]]:
+    """One row per file: its top-k labels, or the error that kept it from being read.
+
+    Batches of BATCH files; a batch with an unreadable file is retried one file at a time.
+    """
+    from graftzoo.artifacts.predict import top_k
+
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(files), BATCH):
+        batch = files[start:start + BATCH]
+        try:
+            outputs = [(f, p) for f, p in zip(batch, model.predict(batch)[1])]
+        except GraftzooError:
+            outputs = [(f, _predict_one(model, f)) for f in batch]
+        for f, probs in outputs:
+            if isinstance(probs, GraftzooError):
+                rows.append({"file": f, "error": str(probs)})
+            else:
+                rows.append({"file": f, "top_k": [{"label": lab, "prob": p} for lab, p in top_k(probs, model.vocab, k)]})
+    return rows
+
+
+def _predict_one(model: Any, file: str) -> Any:
+    """The probabilities of one file, or the GraftzooError reading it raised."""
+    try:
+        return model.predict([file])[1][0]
+    except GraftzooError as exc:
+        return exc
 
 
 def read_csv_rows(path: str) -> list[dict[str, Any]]:

@@ -18,12 +18,16 @@ def describe(registry: Registry, name: str) -> dict[str, Any]:
         except UnknownNameError as exc:
             first_error = first_error or exc
             continue
-        return _describe_arch(spec) if kind == "archs" else {"kind": kind.removesuffix("s"), **spec.to_dict()}
+        return _describe_arch(registry, spec) if kind == "archs" else {"kind": kind.removesuffix("s"), **spec.to_dict()}
     assert first_error is not None
     raise first_error
 
 
-def _describe_arch(spec: Any) -> dict[str, Any]:
+def _describe_arch(registry: Registry, spec: Any) -> dict[str, Any]:
+    from graftzoo.inputs import IMAGE_KIND
+    from graftzoo.registry.availability import describe_status, weights_status
+
+    image = spec.inputs == IMAGE_KIND
     return {
         "kind": "arch",
         "name": spec.name,
@@ -32,11 +36,13 @@ def _describe_arch(spec: Any) -> dict[str, Any]:
         "factory": spec.factory,
         "cut": spec.cut if spec.body is None else f"{spec.cut if spec.cut is not None else 'features'} (body: {spec.body})",
         "split": spec.split or ("group_matcher" if spec.body else "even split of the body's children"),
-        "stats": {"mean": list(spec.stats[0]), "std": list(spec.stats[1])} if spec.stats else None,
-        "input_size": list(spec.input_size),
+        "inputs": spec.inputs,
+        "stats": {"mean": list(spec.stats[0]), "std": list(spec.stats[1])} if spec.stats and image else None,
+        "input_size": list(spec.input_size) if image else None,
         "num_features": spec.num_features,
         "pooled_body": spec.pooled,
         "default_weights": spec.default_weights,
+        "weights_available": describe_status(weights_status(registry, spec)),
         "tags": list(spec.tags),
         "description": spec.description,
     }

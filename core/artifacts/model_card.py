@@ -25,8 +25,14 @@ def base_model(weights: str | None, arch: str) -> str | None:
     return found if isinstance(found, str) and found else None
 
 
-def pipeline_tag(task: str) -> str | None:
-    """The Hugging Face Hub pipeline tag the registered task declares (`Task.pipeline_tag`), if any."""
+def pipeline_tag(task: str, input_kind: str = "vision/image") -> str | None:
+    """The Hugging Face Hub pipeline tag for `task` on inputs of `input_kind`.
+
+    Tasks declare their tag for images (`Task.pipeline_tag`, e.g. `image-classification`); for text
+    or table inputs the modality part follows the input kind (`text-classification`,
+    `tabular-classification`). None when the task declares no tag, or the Hub has no name for the
+    input kind's modality.
+    """
     from graftzoo.errors import GraftzooError
     from graftzoo.imports import import_attr
     from graftzoo.registry import current
@@ -35,7 +41,16 @@ def pipeline_tag(task: str) -> str | None:
         found = getattr(import_attr(current().get_task(task).factory)(), "pipeline_tag", None)
     except (GraftzooError, ImportError, TypeError):
         return None
-    return found if isinstance(found, str) and found else None
+    if not isinstance(found, str) or not found:
+        return None
+    if not found.startswith("image-"):
+        return found
+    modality = MODALITIES.get(input_kind.split("/", 1)[0])
+    return f"{modality}-{found.removeprefix('image-')}" if modality else None
+
+
+# The first part of an input kind -> the Hub's name for that modality in pipeline tags.
+MODALITIES = {"vision": "image", "text": "text", "tabular": "tabular"}
 
 
 def render_card(config: dict[str, Any], *, title: str, dataset: str | None = None) -> str:
@@ -49,7 +64,7 @@ def _front_matter(config: dict[str, Any], title: str, dataset: str | None) -> di
         "library_name": "graftzoo",
         "tags": list(dict.fromkeys(["graftzoo", task.split("/", 1)[1], *reversed(arch.split("/", 1))])),
     }
-    if tag := pipeline_tag(task):
+    if tag := pipeline_tag(task, config["inputs"]["kind"]):
         meta["pipeline_tag"] = tag
     if base := base_model(config["body_weights"], arch):
         meta["base_model"] = base
@@ -89,10 +104,7 @@ def _body(config: dict[str, Any], title: str) -> str:
     if weights:
         lines.append(f"- source weights fingerprint: `{config['body_fingerprint']}`")
     lines += _preprocessing(config["preprocessor"])
-    lines += ["", "## Usage", "", "```python", "import graftzoo", "",
-              f'model = graftzoo.load_head("{REPO_REF}")',
-              'labels, probs = model.predict(["cat.jpg"])', "```", "",
-              f"or from a shell: `graftzoo predict {REPO_REF} cat.jpg --top-k 3`", ""]
+    lines += _usage(config)
     lines += _classes(config) + _metrics(config)
     lines += ["## Training", ""]
     training = config.get("training") or {}
@@ -106,6 +118,24 @@ def _body(config: dict[str, Any], title: str) -> str:
               f"- format version {config['format_version']}, created {config['created']}",
               "- versions: " + ", ".join(f"{k} {v}" for k, v in config["versions"].items()), ""]
     return "\n".join(lines)
+
+
+def _usage(config: dict[str, Any]) -> list[str]:
+    """The usage section: what `predict` takes for this head's input kind, in Python and from a shell."""
+    modality = config["inputs"]["kind"].split("/", 1)[0]
+    if modality == "text":
+        items, shell = '["a sentence to classify", "another one"]', f'graftzoo predict {REPO_REF} "a sentence to classify"'
+    elif modality == "tabular":
+        state = config["preprocessor"].get("state", {})
+        columns = [*state.get("cat_names", []), *state.get("cont_names", [])][:8]
+        row = ", ".join(f"{json.dumps(c)}: ..." for c in columns)
+        items, shell = f"[{{{row}}}]", f"graftzoo predict {REPO_REF} --csv rows.csv"
+    else:
+        items, shell = '["cat.jpg"]', f"graftzoo predict {REPO_REF} cat.jpg --top-k 3"
+    return ["", "## Usage", "", "```python", "import graftzoo", "",
+            f'model = graftzoo.load_head("{REPO_REF}")',
+            f"labels, probs = model.predict({items})", "```", "",
+            f"or from a shell: `{shell}`", ""]
 
 
 def _inputs(inputs: dict[str, Any]) -> str:

@@ -14,7 +14,7 @@ from graftzoo.registry.cli import main
 def test_list_text_and_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["list", "xresnet*"]) == 0
     text = capsys.readouterr().out.splitlines()
-    assert text[0].split() == ["name", "input", "pretrained", "plugin"]
+    assert text[0].split() == ["name", "input", "weights", "plugin"]
     assert [line.split()[0] for line in text[1:]] == [f"vision/xresnet{n}" for n in (101, 152, 18, 34, 50)]
     assert main(["list", "xresnet*", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

@@ -16,6 +16,7 @@ import sys
 import warnings
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import torch
 import torchvision
@@ -26,6 +27,7 @@ from graftzoo.imports import import_attr
 from graftzoo.spec import NAMED_STATS
 
 MANIFEST = Path(__file__).resolve().parents[1] / "graftzoo_torchvision" / "graftzoo.toml"
+CHECKPOINTS = MANIFEST.with_name("checkpoint_files.json")  # weights enum member -> file name in the torch hub cache
 SPLITS = "graftzoo_torchvision.splits:"
 CUTS = "torchvision/"  # cut names registered in [[cuts]] (HEADER), never module paths
 FASTAI = {
@@ -91,6 +93,7 @@ probe_size = 64
 name = "weights"
 scheme = "torchvision"
 factory = "graftzoo_torchvision.weights:TorchvisionWeights"
+available = "graftzoo_torchvision.availability:is_available"  # files only: is it on this machine now?
 description = "torchvision's checkpoints from the torch hub cache: torchvision:ResNet50_Weights.IMAGENET1K_V2"
 
 [[cuts]]
@@ -199,7 +202,20 @@ def main(argv: list[str] | None = None) -> int:
     entries = sorted((entry(name) for name in names), key=lambda e: (order[e["family"]], _natural(e["name"])))
     args.output.write_text(render(entries), encoding="utf-8")
     print(f"wrote {len(entries)} archs to {args.output}", file=sys.stderr)
+    files = checkpoint_files(names)
+    args.output.with_name(CHECKPOINTS.name).write_text(json.dumps(files, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"wrote {len(files)} checkpoint file names to {CHECKPOINTS.name}", file=sys.stderr)
     return 0
+
+
+def checkpoint_files(names: list[str]) -> dict[str, str]:
+    """`{"ResNet34_Weights.IMAGENET1K_V1": "resnet34-b627a593.pth", ...}`: what `graftzoo list` looks for in the cache."""
+    files = {}
+    for name in names:
+        enum = models.get_model_weights(name)
+        for member in enum:
+            files[f"{enum.__name__}.{member.name}"] = Path(urlparse(member.url).path).name
+    return files
 
 
 def _natural(name: str) -> list[Any]:
