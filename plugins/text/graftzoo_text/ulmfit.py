@@ -7,6 +7,7 @@ Used by `graftzoo demo text` and `bench/bench_text.py --ulmfit` (where fastai ru
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,9 +66,11 @@ class RecipeResult:
 
 
 def run_ulmfit(df: pd.DataFrame, text_col: str, label_col: str, valid_col: str, workdir: str | Path,
-               schedule: Schedule | None = None, seed: int = 0) -> tuple[Any, RecipeResult]:
-    """The classifier Learner and what it measured: LM on the training rows' texts (validated on the
-    valid rows), encoder saved to `workdir/models/lm_encoder.safetensors`, classifier with gradual unfreezing."""
+               schedule: Schedule | None = None, seed: int = 0,
+               lm_texts: Sequence[str] = ()) -> tuple[Any, RecipeResult]:
+    """The classifier Learner and what it measured: LM on the training rows' texts and the unlabelled
+    `lm_texts` (validated on the valid rows), encoder saved to `workdir/models/lm_encoder.safetensors`,
+    classifier with gradual unfreezing."""
     import torch
 
     from graftzoo_text.data import TextDataLoaders
@@ -76,7 +79,11 @@ def run_ulmfit(df: pd.DataFrame, text_col: str, label_col: str, valid_col: str, 
     s = schedule or Schedule()
     torch.manual_seed(seed)
     start = time.perf_counter()
-    dls_lm = TextDataLoaders.from_df(df, text_col=text_col, is_lm=True, valid_col=valid_col, bs=s.bs,
+    lm_df = df[[text_col, valid_col]]
+    if len(lm_texts):
+        extra = pd.DataFrame({text_col: list(lm_texts), valid_col: False})
+        lm_df = pd.concat([lm_df, extra], ignore_index=True)
+    dls_lm = TextDataLoaders.from_df(lm_df, text_col=text_col, is_lm=True, valid_col=valid_col, bs=s.bs,
                                      seq_len=s.seq_len, seed=seed)
     tokenize_s = time.perf_counter() - start
     lm_tokens, lm_fit_s, lm_accuracy = 0, 0.0, None
