@@ -7,17 +7,26 @@
     vocabulary, bs 64 x seq_len 72: training and evaluation tokens/second, with 1 and 2 threads.
 (c) Classifier (same body, BPT3C, bs 64): training and inference texts/second.
 Results print as markdown and go to docs/benchmarks-text.md.
+(d) `--ulmfit`: the ULMFiT recipe on 12,000 tweets (small AWD-LSTM: emb 100, hidden 256, 2 layers; language
+    model on the training tweets, encoder saved, classifier with gradual unfreezing), graftzoo and fastai
+    side by side in two processes of one thread each started together (so the machine's load hits both
+    alike), on the same split: accuracy, tokenization time, LM tokens/s, classifier texts/s, total time.
 
     .venv/bin/python bench/bench_text.py             # a few minutes on 2 CPU cores
     .venv/bin/python bench/bench_text.py --quick     # a smoke run
     PYTHONPATH=$HOME/.cache/graftzoo-anchors/fastai .venv/bin/python bench/bench_text.py   # with fastai
+    PYTHONPATH=$HOME/.cache/graftzoo-anchors/fastai .venv/bin/python bench/bench_text.py --ulmfit  # (d)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
+import sys
 import platform
+import resource
 import statistics
 import tempfile
 import time
@@ -129,11 +138,124 @@ def bench_models(df: Any, rows: list[str], n: int) -> None:
             rows.append(f"| {name} | {threads} | {lt:,.0f} | {li:,.0f} | {ct:,.1f} | {ci:,.1f} |")
 
 
+def ulmfit_split(n: int) -> Any:
+    """`n` tweets (sampled with seed 0), 20% flagged `is_valid`: the split both libraries use (the demo's)."""
+    from graftzoo_text.demo import tweet_split
+
+    return tweet_split(n)
+
+
+def ulmfit_graftzoo(df: Any, schedule: Any, workdir: Path) -> dict[str, Any]:
+    from graftzoo_text.ulmfit import run_ulmfit
+
+    _, result = run_ulmfit(df, "text", "sentiment", "is_valid", workdir, schedule)
+    return result.to_json()
+
+
+def ulmfit_fastai(df: Any, s: Any, workdir: Path) -> dict[str, Any]:
+    """The same recipe with fastai 2.8 (its own tokenizer, loaders, models and training loop)."""
+    from fastai.text.all import (AWD_LSTM, TextDataLoaders, accuracy, awd_lstm_clas_config, awd_lstm_lm_config,
+                                 language_model_learner, text_classifier_learner)
+
+    from graftzoo_text.ulmfit import UNFREEZE_DIV
+
+    torch.manual_seed(0)
+    start = time.perf_counter()
+    dls_lm = TextDataLoaders.from_df(df, path=workdir, text_col="text", is_lm=True, valid_col="is_valid", bs=s.bs,
+                                     seq_len=s.seq_len, seed=0)
+    tokenize_s = time.perf_counter() - start
+    lm_fit_s, lm_tokens, lm_accuracy = 0.0, 0, None
+    if s.pretrain:
+        lm = language_model_learner(dls_lm, AWD_LSTM, config={**awd_lstm_lm_config, **s.config}, drop_mult=s.lm_drop_mult,
+                                    pretrained=False, metrics=accuracy, path=workdir)
+        t0 = time.perf_counter()
+        with lm.no_bar(), lm.no_logging():
+            lm.fit_one_cycle(s.lm_epochs, s.lm_lr)
+        lm_fit_s = time.perf_counter() - t0
+        lm_accuracy = float(lm.recorder.values[-1][2])
+        lm_tokens = s.lm_epochs * len(dls_lm.train) * s.bs * s.seq_len
+        lm.save_encoder("lm_encoder")
+    t0 = time.perf_counter()
+    dls = TextDataLoaders.from_df(df, path=workdir, text_col="text", label_col="sentiment", valid_col="is_valid",
+                                  text_vocab=dls_lm.vocab, bs=s.bs, seq_len=s.seq_len, seed=0)
+    tokenize_s += time.perf_counter() - t0
+    learn = text_classifier_learner(dls, AWD_LSTM, config={**awd_lstm_clas_config, **s.config}, drop_mult=s.clas_drop_mult,
+                                    seq_len=s.seq_len, pretrained=False, metrics=accuracy, path=workdir)
+    if s.pretrain:
+        learn.load_encoder("lm_encoder")
+    learn.freeze()
+    t0 = time.perf_counter()
+    epochs = 0
+    with learn.no_bar(), learn.no_logging():
+        for frozen, n_epoch, lr in s.steps():
+            learn.freeze_to(frozen)
+            learn.fit_one_cycle(n_epoch, slice(lr / UNFREEZE_DIV, lr) if frozen != -1 else lr)
+            epochs += n_epoch
+    clas_fit_s = time.perf_counter() - t0
+    clas_texts = epochs * len(dls.train_ds)
+    return {"accuracy": float(learn.recorder.values[-1][2]), "lm_accuracy": lm_accuracy, "tokenize_s": tokenize_s,
+            "lm_fit_s": lm_fit_s, "clas_fit_s": clas_fit_s, "total_s": time.perf_counter() - start,
+            "lm_tokens": lm_tokens, "clas_texts": clas_texts, "vocab_size": len(dls_lm.vocab),
+            "lm_tokens_per_s": lm_tokens / lm_fit_s if lm_fit_s else 0.0, "clas_texts_per_s": clas_texts / clas_fit_s}
+
+
+def ulmfit_side(args: argparse.Namespace) -> None:
+    """One side of (d), in this process: one torch thread, a fresh GRAFTZOO_HOME (cold token cache)."""
+    from graftzoo_text.ulmfit import Schedule
+
+    torch.set_num_threads(1)
+    workdir = Path(tempfile.mkdtemp(prefix=f"graftzoo-bench-ulmfit-{args.ulmfit_side}-"))
+    os.environ["GRAFTZOO_HOME"] = str(workdir / "home")
+    df = ulmfit_split(args.n_tweets)
+    schedule = Schedule(lm_epochs=args.lm_epochs, final_epochs=args.final_epochs, pretrain=not args.random_encoder)
+    run = ulmfit_graftzoo if args.ulmfit_side == "graftzoo" else ulmfit_fastai
+    result = {**run(df, schedule, workdir), "threads": torch.get_num_threads(), "valid": int(df["is_valid"].sum()),
+              "cpu_s": sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+                           for f in ("ru_utime", "ru_stime")),
+              "majority": float(df.loc[df["is_valid"], "sentiment"].value_counts(normalize=True).max())}
+    Path(args.json).write_text(json.dumps(result))
+
+
+def ulmfit_both(args: argparse.Namespace) -> None:
+    """(d): both sides started together, one thread each; prints a markdown table."""
+    out = Path(tempfile.mkdtemp(prefix="graftzoo-bench-ulmfit-"))
+    common = ["--n-tweets", str(args.n_tweets), "--lm-epochs", str(args.lm_epochs), "--final-epochs", str(args.final_epochs)]
+    if args.random_encoder:
+        common.append("--random-encoder")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    procs = {side: subprocess.Popen([sys.executable, __file__, "--ulmfit-side", side, "--json", str(out / f"{side}.json"), *common],
+                                    env=env) for side in ("graftzoo", "fastai")}
+    for side, proc in procs.items():
+        if proc.wait() != 0:
+            print(f"the {side} side failed (exit {proc.returncode})", file=sys.stderr)
+    results = {side: json.loads((out / f"{side}.json").read_text()) for side in procs if (out / f"{side}.json").is_file()}
+    print(json.dumps(results, indent=1))
+    print("| library | threads | accuracy | LM accuracy | tokenization | LM tokens/s | classifier texts/s | LM fit | classifier fit | total | CPU time |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for side, r in results.items():
+        lm_acc = f"{r['lm_accuracy']:.3f}" if r["lm_accuracy"] is not None else "-"
+        print(f"| {side} | {r['threads']} | **{r['accuracy']:.3f}** | {lm_acc} | {r['tokenize_s']:.1f} s | {r['lm_tokens_per_s']:,.0f} | "
+              f"{r['clas_texts_per_s']:,.1f} | {r['lm_fit_s']:.0f} s | {r['clas_fit_s']:.0f} s | {r['total_s']:.0f} s | "
+              f"{r.get('cpu_s', 0):.0f} s |")
+    print(f"load average at the end: {os.getloadavg()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="3000 tweets, 1 timed step")
     parser.add_argument("--tokenize-only", action="store_true", help="only (a); prints, writes nothing")
+    parser.add_argument("--ulmfit", action="store_true", help="only (d): the ULMFiT recipe, graftzoo and fastai side by side")
+    parser.add_argument("--ulmfit-side", choices=["graftzoo", "fastai"], help=argparse.SUPPRESS)
+    parser.add_argument("--json", help=argparse.SUPPRESS)
+    parser.add_argument("--n-tweets", type=int, default=12000, help="(d): tweets in the split (20%% validation)")
+    parser.add_argument("--lm-epochs", type=int, default=2, help="(d): language-model epochs")
+    parser.add_argument("--final-epochs", type=int, default=2, help="(d): classifier epochs with everything unfrozen")
+    parser.add_argument("--random-encoder", action="store_true", help="(d): skip the language model (baseline)")
     args = parser.parse_args()
+    if args.ulmfit_side:
+        return ulmfit_side(args)
+    if args.ulmfit:
+        return ulmfit_both(args)
     from graftzoo_text.datasets import tweets
 
     os.environ["GRAFTZOO_HOME"] = tempfile.mkdtemp(prefix="graftzoo-bench-text-")

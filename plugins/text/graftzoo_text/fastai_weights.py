@@ -55,9 +55,15 @@ def awd_lstm_from_tensors(tensors: dict[str, Tensor], pad_token: int = 1) -> AWD
 def convert_fastai_lm(pth: str | Path, vocab: Sequence[str], out: str | Path) -> Path:
     """Write fastai's `.pth` (e.g. Wikitext-103's `lstm_fwd.pth`) with its `vocab` as a graftzoo encoder
     file, usable as `language_model_learner(dls, weights=out)` on any vocabulary."""
-    state = torch.load(Path(pth), map_location="cpu", weights_only=True)
-    if isinstance(state, dict) and "model" in state:
+    return convert_fastai_state(torch.load(Path(pth), map_location="cpu", weights_only=True), vocab, out)
+
+
+def convert_fastai_state(state: object, vocab: Sequence[str], out: str | Path) -> Path:
+    """Write a loaded fastai state dict (or `{"model": state_dict, ...}`) with its `vocab` as an encoder file."""
+    if isinstance(state, dict) and isinstance(state.get("model"), dict):
         state = state["model"]
+    if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):
+        raise WeightsError("the fastai checkpoint does not hold a state dict of tensors")
     tensors, bias = encoder_from_fastai(state)
     net = awd_lstm_from_tensors(tensors)
     if net.encoder.num_embeddings != len(vocab):

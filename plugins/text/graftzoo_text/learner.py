@@ -14,6 +14,7 @@ from graftzoo.building import arch_spec, weights_ref
 from graftzoo.grafting import GraftedModel, graft
 from graftzoo.learner import Callback, Learner
 from graftzoo.spec import ArchSpec
+from graftzoo.weights import weight_source
 from graftzoo_text.awd_lstm import AWD_LSTM, AWD_LSTM_CLAS_CONFIG, AWD_LSTM_LM_CONFIG, ENCODER_KEYS
 from graftzoo_text.callbacks import ModelResetter, RNNRegularizer, reset_hidden
 from graftzoo_text.encoder_io import load_encoder, save_encoder
@@ -98,7 +99,16 @@ def _graft_text(dls: Any, arch: str | ArchSpec, head: str, n_out: int, weights: 
     model = graft(spec, head, n_out=n_out, inputs=dls.preprocessor.input_spec(), weights=ref if from_head else None,
                   body_kwargs={} if from_head else body_kwargs,  # a head:// body keeps (and records) its saved settings
                   head_kwargs=head_kwargs)
-    return model, None if from_head else ref
+    return model, None if from_head or ref is None else encoder_file(ref, spec)
+
+
+def encoder_file(ref: str, spec: ArchSpec) -> str:
+    """The local encoder file `ref` names: a path (or `file://` URL) as it is; `scheme:name` (e.g.
+    `fastai:wt103-fwd`) through the registered weight source of its scheme (downloaded, checked, cached)."""
+    scheme, sep, _ = ref.partition(":")
+    if not sep or scheme == "file" or len(scheme) < 2 or Path(ref).exists():
+        return ref
+    return str(weight_source(scheme).resolve(ref, spec))
 
 
 def language_model_learner(dls: Any, arch: str | ArchSpec = "text/awd_lstm", config: dict[str, Any] | None = None,
