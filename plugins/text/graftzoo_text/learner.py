@@ -42,10 +42,12 @@ class TextLearner(Learner):
         return save_encoder(self.encoder, self._file(name), self.dls.text_vocab)
 
     def load_encoder(self, name: str | Path) -> TextLearner:
-        """Load an encoder saved by `save_encoder`, re-indexing its embedding for this vocabulary if needed."""
+        """Load an encoder saved by `save_encoder`, re-indexing its embedding for this vocabulary if needed,
+        then freeze the body as fastai does (ULMFiT trains the head first)."""
         file = Path(str(name).removeprefix("file://"))
         load_encoder(self.encoder, file if file.suffix == ".safetensors" and file.is_file() else self._file(name),
                      self.dls.text_vocab)
+        self.freeze()
         return self
 
 

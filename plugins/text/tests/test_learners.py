@@ -85,8 +85,11 @@ def test_encoder_goes_from_lm_to_classifier_with_reindexing(lm_dls: TextDataLoad
     assert [p.requires_grad for g in clas.param_lists for p in g][:1] == [False]  # pretrained: frozen
     assert all(p.requires_grad for p in clas.param_lists[-1])
     fresh = text_classifier_learner(dls, config=TINY, weights=None, quiet=True, path=tmp_path)
+    assert all(p.requires_grad for g in fresh.param_lists for p in g)  # random body: trainable
     fresh.load_encoder("enc")
     assert torch.equal(fresh.model.body.net.encoder.weight, clas_emb)
+    assert not any(p.requires_grad for p in fresh.param_lists[0])  # loaded encoder: frozen, as fastai
+    assert all(p.requires_grad for p in fresh.param_lists[-1])
     label, index, probs = fresh.predict("the cat sat")
     assert dls.classes is not None and label in dls.classes and probs.shape == (2,)
     with pytest.raises(ConfigError, match="language-model data"):
