@@ -41,40 +41,48 @@ class LeanAdamW(torch.optim.AdamW):
         grad_scale: Tensor | None = getattr(self, "grad_scale", None)  # set by a GradScaler
         found_inf: Tensor | None = getattr(self, "found_inf", None)
         with torch.no_grad():
-            for group in self.param_groups:
-                for (device, _), lists in self._lists(group).items():
-                    self._step_lists(group, device, *lists, grad_scale=grad_scale, found_inf=found_inf)
+            for (device, _, _), (group, lists) in self._lists().items():
+                self._step_lists(group, device, *lists, grad_scale=grad_scale, found_inf=found_inf)
         return loss
 
-    def _lists(self, group: dict[str, Any]) -> dict[tuple[torch.device, torch.dtype], tuple[list[Tensor], ...]]:
-        """(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps) per (device, dtype) of the
-        parameters with a gradient; state is made at a parameter's first step, as torch makes it."""
-        state, amsgrad = self.state, group["amsgrad"]
-        out: dict[tuple[torch.device, torch.dtype], tuple[list[Tensor], ...]] = {}
-        for p in group["params"]:
-            g = p.grad
-            if g is None:
-                continue
-            if g.is_sparse:
-                raise ConfigError("LeanAdamW does not support sparse gradients (nor does torch's AdamW)")
-            st = state[p]
-            if not st:
-                st["step"] = torch.zeros((), dtype=torch.float32, device=p.device)
-                st["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                st["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+    def _lists(self) -> dict[tuple[Any, ...], tuple[dict[str, Any], tuple[list[Tensor], ...]]]:
+        """(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps) of the parameters with a
+        gradient, one bucket per device, dtype and settings (groups with the same settings, e.g. body
+        and head under one learning rate, share one kernel call); state is made at a parameter's first
+        step, as torch makes it."""
+        state = self.state
+        out: dict[tuple[Any, ...], tuple[dict[str, Any], tuple[list[Tensor], ...]]] = {}
+        for group in self.param_groups:
+            amsgrad = group["amsgrad"]
+            settings = tuple(
+                id(v) if isinstance(v, Tensor) else v
+                for v in (group["lr"], *group["betas"], group["weight_decay"], group["eps"], amsgrad, group["maximize"])
+            )
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                if g.is_sparse:
+                    raise ConfigError("LeanAdamW does not support sparse gradients (nor does torch's AdamW)")
+                st = state[p]
+                if not st:
+                    st["step"] = torch.zeros((), dtype=torch.float32, device=p.device)
+                    st["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                    st["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                    if amsgrad:
+                        st["max_exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                key = (p.device, p.dtype, settings)
+                bucket = out.get(key)
+                if bucket is None:
+                    bucket = out[key] = (group, ([], [], [], [], [], []))
+                lists = bucket[1]
+                lists[0].append(p)
+                lists[1].append(g)
+                lists[2].append(st["exp_avg"])
+                lists[3].append(st["exp_avg_sq"])
                 if amsgrad:
-                    st["max_exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            key = (p.device, p.dtype)
-            lists = out.get(key)
-            if lists is None:
-                lists = out[key] = ([], [], [], [], [], [])
-            lists[0].append(p)
-            lists[1].append(g)
-            lists[2].append(st["exp_avg"])
-            lists[3].append(st["exp_avg_sq"])
-            if amsgrad:
-                lists[4].append(st["max_exp_avg_sq"])
-            lists[5].append(st["step"])
+                    lists[4].append(st["max_exp_avg_sq"])
+                lists[5].append(st["step"])
         return out
 
     @staticmethod

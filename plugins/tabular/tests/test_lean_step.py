@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
+from graftzoo_tabular import LeanAdamW
 from graftzoo_tabular.body import EmbeddingsMLP
 from graftzoo_tabular.learner import adamw
-from graftzoo_tabular.optimizer import LeanAdamW
 
 
 def _params(seed: int) -> list[nn.Parameter]:
@@ -16,10 +16,12 @@ def _params(seed: int) -> list[nn.Parameter]:
     return [nn.Parameter(torch.randn(5, 3, generator=g)), nn.Parameter(torch.randn(3, generator=g)), nn.Parameter(torch.randn(4, generator=g))]
 
 
-@pytest.mark.parametrize("options", [{}, {"amsgrad": True, "maximize": True}])
-def test_lean_adamw_steps_exactly_as_torch_fused_adamw(options: dict[str, bool]) -> None:
+@pytest.mark.parametrize(("options", "shared"), [({}, False), ({"amsgrad": True, "maximize": True}, False), ({}, True)])
+def test_lean_adamw_steps_exactly_as_torch_fused_adamw(options: dict[str, bool], shared: bool) -> None:
+    """Two groups with their own settings (two kernel calls), or the same settings (one shared call)."""
     ref_params, lean_params = _params(0), _params(0)
-    groups = lambda ps: [{"params": ps[:2], "lr": 1e-2}, {"params": ps[2:], "lr": 3e-2, "weight_decay": 0.1}]  # noqa: E731
+    second = {} if shared else {"lr": 3e-2, "weight_decay": 0.1}
+    groups = lambda ps: [{"params": ps[:2], "lr": 1e-2}, {"params": ps[2:], **second}]  # noqa: E731
     ref = torch.optim.AdamW(groups(ref_params), fused=True, **options)
     lean = adamw(groups(lean_params), **options)
     assert isinstance(lean, LeanAdamW)
@@ -29,8 +31,10 @@ def test_lean_adamw_steps_exactly_as_torch_fused_adamw(options: dict[str, bool])
         for opt, ps in ((ref, ref_params), (lean, lean_params)):
             for i, (p, grad) in enumerate(zip(ps, grads)):
                 p.grad = None if (step == 3 and i == 1) else grad.clone()  # a parameter without a gradient
-            opt.param_groups[0]["lr"] = 1e-2 * (step + 1)  # schedules write lr and betas between steps
-            opt.param_groups[1]["betas"] = (0.95 - 0.01 * step, 0.99)
+            for group in opt.param_groups[: 2 if shared else 1]:
+                group["lr"] = 1e-2 * (step + 1)  # schedules write lr and betas between steps
+            for group in opt.param_groups[0 if shared else 1:]:
+                group["betas"] = (0.95 - 0.01 * step, 0.99)
             opt.step()
             opt.zero_grad()
     for a, b in zip(ref_params, lean_params):
