@@ -43,7 +43,7 @@ _NAMES = {
 def to_device(obj: Any, device: torch.device) -> Any:
     """Move tensors (also inside lists, tuples and dicts) to `device`."""
     if isinstance(obj, Tensor):
-        return obj.to(device, non_blocking=True)
+        return obj if obj.device == device else obj.to(device, non_blocking=True)
     if isinstance(obj, list):
         return [to_device(o, device) for o in obj]
     if isinstance(obj, tuple):

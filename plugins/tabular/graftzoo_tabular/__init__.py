@@ -27,6 +27,7 @@ _LAZY = {
     "tabular_model": "graftzoo_tabular.model",
     "tabular_learner": "graftzoo_tabular.learner",
     "tabular_config": "graftzoo_tabular.learner",
+    "LeanAdamW": "graftzoo_tabular.optimizer",
     "TableError": "graftzoo_tabular.errors",
 }
 

@@ -15,7 +15,7 @@ from graftzoo_tabular import checks
 from graftzoo_tabular.cont_embeddings import ContEmbeddings, cont_embeddings
 from graftzoo_tabular.embeddings import ColumnEmbeddings, emb_sz_rule
 from graftzoo_tabular.errors import ConfigError
-from graftzoo_tabular.layers import batch_norm, lin_bn_drop
+from graftzoo_tabular.layers import batch_norm, batch_norm_forward, lin_bn_drop, skippable
 
 ARCH = "tabular/embeddings_mlp"
 KIND = "tabular/columns"
@@ -80,11 +80,12 @@ class EmbeddingsMLP(nn.Module):
     def forward(self, x_cat: torch.Tensor, x_cont: torch.Tensor) -> torch.Tensor:
         parts = []
         if self.embeds is not None:
-            parts.append(self.emb_drop(self.embeds(x_cat)))
+            emb = self.embeds(x_cat)
+            parts.append(emb if skippable(self.emb_drop) else self.emb_drop(emb))
         if self.cont_embeds is not None:
             parts.append(self.cont_embeds(x_cont))
         elif self.n_cont:
-            parts.append(self.bn_cont(x_cont) if self.bn_cont is not None else x_cont)
+            parts.append(batch_norm_forward(self.bn_cont, x_cont) if self.bn_cont is not None else x_cont)
         x = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
         return self.layers(x)
 

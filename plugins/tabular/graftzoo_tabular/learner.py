@@ -11,6 +11,7 @@ from graftzoo.learner import Learner
 from graftzoo_tabular.cont_embeddings import quantile_bins
 from graftzoo_tabular.errors import ConfigError
 from graftzoo_tabular.model import tabular_model
+from graftzoo_tabular.optimizer import LeanAdamW
 
 CONFIG_KEYS = (
     "ps", "embed_p", "use_bn", "bn_final", "bn_cont", "lin_first", "y_range",
@@ -27,8 +28,9 @@ def tabular_config(**kwargs: Any) -> dict[str, Any]:
 
 
 def adamw(params: Any, **kwargs: Any) -> torch.optim.Optimizer:
-    """AdamW with torch's fused kernel: one call steps every parameter (the default optimizer here)."""
-    return torch.optim.AdamW(params, fused=True, **kwargs)
+    """AdamW with torch's fused kernel: one call steps every parameter (the default optimizer here);
+    `LeanAdamW` calls it without torch's per-step Python bookkeeping."""
+    return LeanAdamW(params, **kwargs)
 
 
 def tabular_learner(
