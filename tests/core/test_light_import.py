@@ -39,3 +39,10 @@ def test_warm_list_and_info_do_not_import_torch(tmp_path) -> None:
         modules = _imported_after(cli + run.format(argv=repr(argv)), env)
         heavy = {m for m in modules if m.split(".")[0] in HEAVY} - WEIGHT_CHECKS
         assert not heavy, (argv, heavy)
+
+
+def test_predicting_an_image_does_not_import_plotting() -> None:
+    """`graftzoo predict` opens images through `graftzoo_vision.data`; drawing code (matplotlib,
+    about 0.7 s) is imported only when something is drawn."""
+    modules = _imported_after("import graftzoo_vision.data, graftzoo_vision.image_preprocessor")
+    assert "matplotlib" not in modules

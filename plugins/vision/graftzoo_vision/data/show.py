@@ -8,8 +8,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 
 def default_figure_path(name: str) -> Path:
@@ -21,11 +19,15 @@ def default_figure_path(name: str) -> Path:
 
 def save_batch_grid(images: torch.Tensor, titles: Sequence[str], path: str | Path | None = None) -> Path:
     """Images (N, C, H, W) in [0, 1] in a square-ish grid, each titled; returns the PNG's path."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # imported when drawing: predict stays light
+    from matplotlib.figure import Figure
+
     from graftzoo.learner.plotting import save_figure
 
     n = len(images)
     cols = max(1, math.ceil(math.sqrt(n)))
     rows = max(1, math.ceil(n / cols))
+
     fig = Figure(figsize=(2.2 * cols, 2.4 * rows))
     FigureCanvasAgg(fig)
     for i in range(n):
