@@ -147,7 +147,7 @@ def fine_tuning_kind(config: dict[str, Any]) -> str:
     if adapters:
         return (f"LoRA adapters (rank {adapters['r']}, alpha {adapters['alpha']:g}, on {len(adapters['target_modules'])} layers; "
                 "stored unmerged, the rest of the body comes from its source weights)")
-    kind = (config.get("training") or {}).get("fine_tuning")
+    kind = str((config.get("training") or {}).get("fine_tuning"))
     return {"frozen": "none: the body's weights stayed frozen (normalization layers aside)",
             "full": "full (every body tensor that changed is stored)"}.get(kind, "not recorded")
 

@@ -45,3 +45,16 @@ def test_model_config_keeps_adapters_and_omits_them_when_unset() -> None:
     assert with_lora.to_json()["adapters"]["r"] == 2
     with pytest.raises(ConfigError, match="'r'"):
         ModelConfig.from_json({**base, "adapters": {**LoRA().to_json(), "r": 0}})
+
+
+def test_manifest_lora_targets_are_validated_names() -> None:
+    from graftzoo.errors import ManifestError
+    from graftzoo.registry.schema import check_fields
+    from graftzoo.spec import ArchSpec, spec_from_dict
+
+    entry = {"name": "x/y", "factory": "m:f", "lora_targets": ["model.blocks.*.conv_pw", "model.conv_head"]}
+    assert spec_from_dict("archs", entry).lora_targets == ("model.blocks.*.conv_pw", "model.conv_head")
+    with pytest.raises(ValueError, match="lora_targets"):
+        spec_from_dict("archs", {**entry, "lora_targets": ["os:system"]})
+    with pytest.raises(ManifestError, match="lora_targets"):
+        check_fields({**entry, "lora_targets": "model.conv_head"}, ArchSpec, "archs entry 'x/y'")

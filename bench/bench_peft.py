@@ -1,0 +1,178 @@
+"""Frozen, full and LoRA fine-tuning side by side: accuracy, saved-head bytes, training throughput.
+
+Data and recipe are the demo's (graftzoo_vision.demo: scikit-learn digits at 64 px, seed 42,
+`fine_tune` with one frozen epoch at base_lr 1e-2), with fewer epochs (EPOCHS) because CPU is scarce.
+Bodies: EfficientNet-Lite0 with its packaged ImageNet weights (the demo's), and a torchvision and a
+timm body with random-but-fixed source weights (a safetensors file written with seed 0). Heads use
+`lin_ftrs=[]` (pooling, BatchNorm, one Linear): fastai's default head alone holds a 2560x512 layer,
+28 % of EfficientNet-Lite0's bytes, more than the whole 5 % budget (its share is printed too).
+
+- frozen: the body stays frozen (BatchNorm trains, train_bn=True) for 1 + EPOCHS epochs
+- full:   `fine_tune(EPOCHS)`, every body weight trains after the frozen epoch
+- lora:   `fine_tune(EPOCHS, adapters=LoRA(r=8))`, the arch's default layers get rank-8 adapters
+
+Bytes: `head.safetensors` of `save_head` over the full model's state dict in safetensors.
+Throughput: images per second of training steps (forward, backward, optimizer step) with the body
+unfrozen, batch 64, median of STEPS steps after a warm-up, full against LoRA on the same model.
+
+Run: OMP_NUM_THREADS=2 .venv/bin/python bench/bench_peft.py  (writes docs/benchmarks-peft.md)
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+EPOCHS = int(os.environ.get("BENCH_PEFT_EPOCHS", "2"))
+STEPS = 8
+R = 8
+BODIES = [
+    ("timm/tf_efficientnet_lite0", "default", "packaged ImageNet"),
+    ("torchvision/mobilenet_v3_small", "random", "random, fixed (seed 0)"),
+    ("timm/resnet10t", "random", "random, fixed (seed 0)"),
+]
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks-peft.md"
+
+
+def random_weights(arch: str, folder: Path) -> str:
+    """`file://` weights for the whole `arch` network, random but fixed (seed 0)."""
+    import torch
+    from safetensors.torch import save_file
+
+    import graftzoo
+    from graftzoo.imports import import_attr
+
+    spec = graftzoo.get_arch(arch)
+    torch.manual_seed(0)
+    net = import_attr(spec.factory)(**spec.factory_kwargs)
+    path = folder / (arch.replace("/", "_") + ".safetensors")
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(path))
+    return path.resolve().as_uri()
+
+
+def learner(arch: str, weights: str) -> Any:
+    import torch
+
+    from graftzoo_vision.demo import SEED, digits_loaders
+    from graftzoo_vision.learner import vision_learner
+
+    torch.manual_seed(SEED)
+    return vision_learner(digits_loaders(), arch, weights=weights, lin_ftrs=[], quiet=True)
+
+
+def train(arch: str, weights: str, mode: str) -> tuple[Any, float, float]:
+    """(learner, accuracy, seconds) after training in `mode`: frozen, full or lora."""
+    from graftzoo.adapters import LoRA
+
+    learn = learner(arch, weights)
+    start = time.perf_counter()
+    if mode == "frozen":
+        learn.freeze()
+        learn.fit_one_cycle(1 + EPOCHS, 1e-2)
+    else:
+        learn.fine_tune(EPOCHS, base_lr=1e-2, adapters=LoRA(r=R) if mode == "lora" else None)
+    seconds = time.perf_counter() - start
+    return learn, float(learn.validate()[1]), seconds
+
+
+def throughput(arch: str, weights: str, lora: bool) -> float:
+    """Training images per second with the body unfrozen (median step time of STEPS steps)."""
+    from graftzoo.adapters import LoRA
+
+    learn = learner(arch, weights)
+    if lora:
+        learn.add_adapters(LoRA(r=R))
+    learn.unfreeze()
+    opt = learn.create_opt()
+    xb, yb = next(iter(learn.dls.train))
+    model, loss_func = learn.model.train(), learn.loss_func
+    times = []
+    for step in range(STEPS + 2):
+        start = time.perf_counter()
+        loss = loss_func(model(xb), yb)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        if step >= 2:
+            times.append(time.perf_counter() - start)
+    return len(xb) / statistics.median(times)
+
+
+def model_bytes(model: Any, folder: Path) -> int:
+    from safetensors.torch import save_file
+
+    path = folder / "full.safetensors"
+    save_file({k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}, str(path))
+    return path.stat().st_size
+
+
+def default_head_share(arch: str, weights: str, folder: Path) -> float:
+    """The bytes of fastai's default classify head (lin_ftrs=[512]) as a share of the whole model."""
+    import graftzoo
+
+    model = graftzoo.graft(arch, "classify", n_out=10, weights=weights)
+    head = sum(v.numel() * v.element_size() for k, v in model.state_dict().items() if k.startswith("head."))
+    return head / sum(v.numel() * v.element_size() for v in model.state_dict().values())
+
+
+def main() -> None:
+    work = Path(tempfile.mkdtemp(prefix="graftzoo-bench-peft-"))
+    os.environ.setdefault("GRAFTZOO_HOME", str(work / "home"))
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
+    rows, notes = [], []
+    for arch, kind, label in BODIES:
+        weights = "default" if kind == "default" else random_weights(arch, work)
+        result: dict[str, Any] = {}
+        for mode in ("frozen", "full", "lora"):
+            learn, acc, seconds = train(arch, weights, mode)
+            folder = learn.save_head(work / f"{arch.replace('/', '_')}-{mode}")
+            result[mode] = (acc, (folder / "head.safetensors").stat().st_size, seconds)
+            if mode == "lora":
+                adapters = learn.model.adapters
+                notes.append(f"{arch}: LoRA r={R} on {len(adapters['target_modules'])} layers "
+                             f"({', '.join(adapters['target_modules'][:2])}, ...)")
+            full = model_bytes(learn.model.merge() if mode == "lora" else learn.model, work)
+            print(f"{arch} {mode}: accuracy {acc:.4f}, head {result[mode][1] / full:.2%}, {seconds:.0f} s", flush=True)
+        speed_full, speed_lora = throughput(arch, weights, False), throughput(arch, weights, True)
+        share = default_head_share(arch, weights, work)
+        rows.append((arch, label, result, full, speed_full, speed_lora, share))
+        print(f"{arch}: throughput full {speed_full:.0f} img/s, lora {speed_lora:.0f} img/s", flush=True)
+    write_docs(rows, notes)
+
+
+def write_docs(rows: list[Any], notes: list[str]) -> None:
+    lines = [
+        "# Benchmark: parameter-efficient fine-tuning (LoRA) against frozen and full fine-tuning",
+        "",
+        "Written by `bench/bench_peft.py` (see its docstring for the method). Digits at 64 px (1437 train, 360 valid",
+        f"images, the demo's split and seed), `fine_tune({EPOCHS})` after one frozen epoch at base_lr 1e-2 (the demo runs 5",
+        f"epochs; {EPOCHS} here because CPU is scarce), heads with `lin_ftrs=[]`, LoRA rank {R} on each arch's default layers.",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs shared with other jobs, torch threads "
+        f"{os.environ.get('OMP_NUM_THREADS', '2')}; throughput is measured on a busy machine, so read ratios, not absolutes.",
+        "",
+        "| body | source weights | frozen acc | full FT acc | LoRA acc | LoRA - full (points) | frozen head | full FT head | LoRA head | LoRA / full throughput | default head's share |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for arch, label, result, full, speed_full, speed_lora, share in rows:
+        acc = {m: result[m][0] for m in result}
+        size = {m: result[m][1] / full for m in result}
+        lines.append(
+            f"| {arch} | {label} | {acc['frozen']:.3f} | {acc['full']:.3f} | {acc['lora']:.3f} | "
+            f"{100 * (acc['lora'] - acc['full']):+.1f} | {size['frozen']:.1%} | {size['full']:.1%} | {size['lora']:.1%} | "
+            f"{speed_lora / speed_full:.2f} ({speed_lora:.0f} / {speed_full:.0f} img/s) | {share:.1%} |"
+        )
+    lines += ["", "Head sizes are `head.safetensors` as a share of the whole model's state dict in safetensors.",
+              "Adapted layers:", "", *[f"- {n}" for n in notes], ""]
+    DOCS.write_text("\n".join(lines), encoding="utf-8")
+    print(f"wrote {DOCS}")
+
+
+if __name__ == "__main__":
+    main()
