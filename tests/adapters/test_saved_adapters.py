@@ -150,3 +150,11 @@ def test_adapter_tensors_missing_from_the_file_are_refused(saved: tuple[Path, An
     (folder / "graftzoo.json").write_text(json.dumps(config))
     with pytest.raises(ArtifactError, match="missing tensors.*conv_head.lora_B"):
         graftzoo.load_head(folder)
+
+
+def test_an_adapted_head_serves_as_head_weights_with_its_adapters_merged(saved: tuple[Path, Any], images: torch.Tensor) -> None:
+    folder, model = saved
+    reused = graftzoo.graft("timm/test_efficientnet", "classify", n_out=5, weights=f"head://{folder.resolve()}").eval()
+    assert reused.adapters is None and not any(".lora_" in k for k in reused.state_dict())
+    with torch.no_grad():
+        torch.testing.assert_close(reused.body(images), model.body(images), rtol=1e-4, atol=1e-5)
