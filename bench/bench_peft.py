@@ -9,7 +9,7 @@ timm body with random-but-fixed source weights (a safetensors file written with 
 
 - frozen: the body stays frozen (BatchNorm trains, train_bn=True) for 1 + EPOCHS epochs
 - full:   `fine_tune(EPOCHS)`, every body weight trains after the frozen epoch
-- lora:   `fine_tune(EPOCHS, adapters=LoRA(r=8))`, the arch's default layers get rank-8 adapters
+- lora:   `fine_tune(EPOCHS, adapters=LoRA(r=R))`, the arch's default layers get rank-R adapters (R=4)
 
 Bytes: `head.safetensors` of `save_head` over the full model's state dict in safetensors.
 Throughput: training images per second of the unfrozen epochs (the training phase of each epoch,
@@ -30,10 +30,10 @@ from typing import Any
 from graftzoo.learner import Callback
 
 EPOCHS = int(os.environ.get("BENCH_PEFT_EPOCHS", "2"))
-R = 8
+R = int(os.environ.get("BENCH_PEFT_R", "4"))
 ALL_BODIES = [
     ("timm/tf_efficientnet_lite0", "default", "packaged ImageNet"),
-    ("torchvision/mobilenet_v3_small", "random", "random, fixed (seed 0)"),
+    ("torchvision/resnet18", "random", "random, fixed (seed 0)"),
     ("timm/resnet10t", "random", "random, fixed (seed 0)"),
 ]
 BODIES = [ALL_BODIES[int(i)] for i in os.environ.get("BENCH_PEFT_BODIES", "0,1,2").split(",")]
