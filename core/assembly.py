@@ -34,9 +34,14 @@ def assemble(config: ModelConfig, *, arch: ArchSpec | None = None, before_head: 
     arch, head_spec, task_spec = resolve(config, arch)
     kwargs = check_json_kwargs(config.head_kwargs, head_spec.name, head_spec.kwargs_schema)
     body = create_body(arch, weights=config.weights, cut=config.cut, inputs=config.inputs, body_kwargs=config.body_kwargs)
+    adapters = None
+    if config.adapters is not None:
+        from graftzoo.adapters.peft_layers import apply_adapters
+
+        adapters = apply_adapters(body, config.adapters)  # LoRA on the named layers, before the head sizes itself
     factory = import_attr(head_spec.factory)
     full = config.replace(arch=arch.name, head=head_spec.name, task=task_spec.name, head_kwargs=kwargs,
-                          weights=body.weights, inputs=body.inputs, body_kwargs=dict(body.settings))
+                          weights=body.weights, inputs=body.inputs, body_kwargs=dict(body.settings), adapters=adapters)
     if before_head is not None:
         before_head(body, factory, full)
     try:

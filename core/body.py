@@ -89,7 +89,10 @@ class Body(nn.Module):
         """The body's parameter groups, earliest layers first (the head's groups come after)."""
         if self._split is None:
             return [[p for p in self.parameters()]]
-        return [[p for m in group for p in _params(m)] for group in self._split(self.net)]
+        groups = [[p for m in group for p in _params(m)] for group in self._split(self.net)]
+        from graftzoo.adapters.groups import place_adapter_params
+
+        return place_adapter_params(self.net, groups)  # LoRA tensors join their layer's group
 
     def _probe(self) -> None:
         """Learn the output size and the stages by a dummy forward with hooks on the children (images only)."""

@@ -61,6 +61,24 @@ class GraftedModel(nn.Module):
 
         return save_head(self, folder, **kwargs)
 
+    @property
+    def adapters(self) -> dict[str, Any] | None:
+        """The LoRA settings on the body (`LoRA.to_json()` with the exact layer names), None for a plain body."""
+        return self.model_config.adapters
+
+    def add_adapters(self, adapters: Any) -> Any:
+        """Put LoRA adapters (a `graftzoo.adapters.LoRA`) on the body in place; see `graftzoo.adapters`."""
+        from graftzoo.adapters.attach import add_adapters
+
+        return add_adapters(self, adapters)
+
+    def merge(self) -> GraftedModel:
+        """A plain copy with the adapters folded into their layers (same outputs), e.g. for export."""
+        from graftzoo.adapters.attach import merge
+
+        merged: GraftedModel = merge(self)
+        return merged
+
     def param_groups(self) -> list[list[nn.Parameter]]:
         """Body groups (earliest first) then head groups, checked to cover every parameter once."""
         groups = self.splitter(self) if self.splitter else self.head.split(self.body)
@@ -79,13 +97,15 @@ def graft(
     task: str | None = None,
     head_kwargs: dict[str, Any] | None = None,
     body_kwargs: dict[str, Any] | None = None,
+    adapters: Any = None,
     **kwargs: Any,
 ) -> GraftedModel:
     """Cut `arch` into a body and graft the head kind `head` (registry name) with `n_out` outputs.
 
     The body is built for `inputs` (an InputSpec or its JSON), or `n_in` image channels, with the
     arch's settings `body_kwargs`. Head kwargs go in `head_kwargs` (any name, even `weights` or
-    `cut`) or, as a shorthand, as extra keyword arguments.
+    `cut`) or, as a shorthand, as extra keyword arguments. `adapters` (a `graftzoo.adapters.LoRA`)
+    puts LoRA adapters on the body: only they, BatchNorm and the head train then.
     """
     from graftzoo.assembly import assemble
     from graftzoo.registry import current
@@ -96,6 +116,7 @@ def graft(
         arch=spec.name, head=head_spec.name, n_out=n_out, task=task or head_spec.task or "core/classification",
         weights=weights_ref(spec, weights), inputs=body_inputs(spec, inputs, n_in), cut=cut,
         head_kwargs={**(head_kwargs or {}), **kwargs}, body_kwargs=dict(body_kwargs or {}),
+        adapters=_adapters_json(adapters),
     )
     model: GraftedModel = assemble(config, arch=spec)
     return model
@@ -110,3 +131,12 @@ def from_config(config: dict[str, Any] | ModelConfig, weights: str | None | bool
         parsed = parsed.replace(weights=None if weights is False else weights)
     model: GraftedModel = assemble(parsed)
     return model
+
+
+def _adapters_json(adapters: Any) -> dict[str, Any] | None:
+    """`LoRA` settings (or their JSON) as the JSON a ModelConfig stores."""
+    if adapters is None:
+        return None
+    from graftzoo.adapters.lora import LoRA
+
+    return LoRA.from_json(adapters).to_json()

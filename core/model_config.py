@@ -12,7 +12,7 @@ from typing import Any
 from graftzoo.errors import ConfigError
 from graftzoo.inputs import InputSpec
 
-KEYS = ("arch", "weights", "inputs", "body_kwargs", "cut", "head", "n_out", "head_kwargs", "task")
+KEYS = ("arch", "weights", "inputs", "body_kwargs", "cut", "head", "n_out", "head_kwargs", "task", "adapters")
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class ModelConfig:
     cut: int | str | None = None
     head_kwargs: dict[str, Any] = field(default_factory=dict)
     body_kwargs: dict[str, Any] = field(default_factory=dict)  # the arch's settings (tabular layers, LSTM sizes)
+    adapters: dict[str, Any] | None = None  # LoRA settings (graftzoo.adapters.LoRA.to_json), None: a plain body
 
     def __post_init__(self) -> None:
         if not isinstance(self.n_out, int) or isinstance(self.n_out, bool) or self.n_out < 1:
@@ -35,6 +36,12 @@ class ModelConfig:
         for name in ("head_kwargs", "body_kwargs"):
             if not isinstance(getattr(self, name), dict):
                 raise ConfigError(f"{name} must be a JSON object, got {type(getattr(self, name)).__name__}")
+        if self.adapters is not None:
+            from graftzoo.adapters.lora import check_adapters
+
+            problem = check_adapters(self.adapters)
+            if problem:
+                raise ConfigError(f"adapters {problem}")
 
     @property
     def n_in(self) -> int | None:
@@ -42,12 +49,15 @@ class ModelConfig:
         return self.inputs.n_in
 
     def to_json(self) -> dict[str, Any]:
-        """Plain JSON; `from_json` of it rebuilds an equal config."""
-        return {
+        """Plain JSON; `from_json` of it rebuilds an equal config. `adapters` appears only when set."""
+        data = {
             "arch": self.arch, "weights": self.weights, "inputs": self.inputs.to_json(),
             "body_kwargs": dict(self.body_kwargs), "cut": self.cut,
             "head": self.head, "n_out": self.n_out, "head_kwargs": dict(self.head_kwargs), "task": self.task,
         }
+        if self.adapters is not None:
+            data["adapters"] = dict(self.adapters)
+        return data
 
     @classmethod
     def from_json(cls, data: Any) -> ModelConfig:
@@ -61,6 +71,7 @@ class ModelConfig:
             values["inputs"] = InputSpec.image(values.pop("n_in")).to_json()
         values.pop("n_in", None)
         values.setdefault("body_kwargs", {})
+        values.setdefault("adapters", None)
         missing = [k for k in KEYS if k not in values]
         unknown = sorted(set(values) - set(KEYS))
         if missing or unknown:

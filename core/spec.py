@@ -47,6 +47,7 @@ class ArchSpec(SpecDict):
     pooled: bool = False
     num_features: int | None = None
     default_weights: str | None = None
+    lora_targets: tuple[str, ...] | None = None  # layers LoRA adapts by default: names or globs under body.net
     family: str | None = None
     tags: tuple[str, ...] = ()
     description: str = ""
@@ -170,7 +171,13 @@ def spec_from_dict(kind: str, data: dict[str, Any]) -> Any:
         values["stats"] = (tuple(float(m) for m in mean), tuple(float(s) for s in std))
     if kind == "archs" and isinstance(values.get("cut"), str) and not is_cut_name(values["cut"]):
         raise ValueError(f"cut {values['cut']!r} must be an int or the name of a registered cut ([[cuts]]), not a code path")
-    for key in ("input_size", "tags"):
+    if kind == "archs" and values.get("lora_targets") is not None:
+        from graftzoo.adapters.lora import MODULE_PATTERN
+
+        bad = [t for t in values["lora_targets"] if not isinstance(t, str) or not MODULE_PATTERN.match(t)]
+        if bad or not values["lora_targets"]:
+            raise ValueError(f"lora_targets must be a non-empty list of module names or globs (never code), got {bad[:1] or '[]'}")
+    for key in ("input_size", "tags", "lora_targets"):
         if key in values and values[key] is not None:
             values[key] = tuple(values[key])
     return cls(**values)

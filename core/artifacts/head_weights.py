@@ -63,7 +63,8 @@ class HeadWeights(WeightSource):
         from graftzoo.artifacts.load import load_head
 
         try:
-            return load_head(_target(ref))
+            model = load_head(_target(ref))
+            return model.merge() if model.adapters else model  # a plain trained body: adapters folded in
         except GraftzooError as exc:
             raise WeightsError(f"cannot take the body of {ref!r}: {exc}") from exc
 

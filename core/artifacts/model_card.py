@@ -113,6 +113,7 @@ def _body(config: dict[str, Any], title: str) -> str:
     if "train_bn" in training:
         lines.append(f"- BatchNorm layers trained in frozen groups: {'yes' if training['train_bn'] else 'no'}")
     lines.append(f"- body: {training.get('body') or _how_body_trained(config, n_body)}")
+    lines.append(f"- fine-tuning: {fine_tuning_kind(config)}")
     lines += ["", "## Artifact", "",
               f"- `head.safetensors`: {human_size(size)} ({len(config['body_tensors'])} body tensors plus the head)",
               f"- format version {config['format_version']}, created {config['created']}",
@@ -168,6 +169,17 @@ def _metrics(config: dict[str, Any]) -> list[str]:
         return []
     rows = [f"| {name} | {'-' if value is None else f'{value:.4g}'} |" for name, value in metrics.items()]
     return ["## Metrics (last epoch, validation set)", "", "| metric | value |", "|---|---|", *rows, ""]
+
+
+def fine_tuning_kind(config: dict[str, Any]) -> str:
+    """Which kind of fine-tuning the stored tensors come from: LoRA adapters, full, or none (frozen body)."""
+    adapters = config.get("adapters")
+    if adapters:
+        return (f"LoRA adapters (rank {adapters['r']}, alpha {adapters['alpha']:g}, on {len(adapters['target_modules'])} layers; "
+                "stored unmerged, the rest of the body comes from its source weights)")
+    kind = str((config.get("training") or {}).get("fine_tuning"))
+    return {"frozen": "none: the body's weights stayed frozen (normalization layers aside)",
+            "full": "full (every body tensor that changed is stored)"}.get(kind, "not recorded")
 
 
 def _how_body_trained(config: dict[str, Any], n_body: int) -> str:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import torch
 
+from graftzoo.adapters.trainable import is_adapter_key
 from graftzoo.artifacts.header import TensorEntry
 from graftzoo.artifacts.tensors import BODY_PREFIX, HEAD_PREFIX
 from graftzoo.body import Body
@@ -24,6 +25,7 @@ def model_config(config: dict[str, Any], weights: str | None) -> ModelConfig:
         "arch": config["arch"], "weights": weights, "inputs": config["inputs"], "body_kwargs": config["body_kwargs"],
         "cut": config["cut"],
         "head": config["head"], "n_out": config["n_out"], "head_kwargs": config["head_kwargs"], "task": config["task"],
+        "adapters": config.get("adapters"),
     })
 
 
@@ -55,6 +57,8 @@ def build_model(
         _check_shapes(_meta_state(factory, body, full), entries, HEAD_PREFIX, folder, every_key=True)
         body_shapes = {BODY_PREFIX + k: v.shape for k, v in body.state_dict().items()}
         _check_shapes(body_shapes, entries, BODY_PREFIX, folder, every_key=config["body_weights"] is None)
+        adapter_shapes = {k: v for k, v in body_shapes.items() if is_adapter_key(k)}  # every adapter tensor must be stored
+        _check_shapes(adapter_shapes, {k: e for k, e in entries.items() if is_adapter_key(k)}, BODY_PREFIX, folder, every_key=True)
 
     try:
         model: GraftedModel = assemble(model_config(config, weights), arch=arch, before_head=check_before_head)

@@ -99,8 +99,9 @@ def _config(prov: Provenance, fingerprint: str | None, body_keys: list[str], hea
         "metrics": prov.metrics,
         "versions": versions(_distributions(model)),
         "body_tensors": body_keys,
+        "adapters": config.get("adapters"),
         "head_file": head_file,
-        "training": {**prov.training, "body": _body_change(model, body_keys)},
+        "training": {**prov.training, "body": _body_change(model, body_keys), "fine_tuning": _fine_tuning(model, body_keys)},
         "created": now(),
     }
 
@@ -117,17 +118,31 @@ def _distributions(model: Any) -> list[str]:
     return list(dict.fromkeys(s.distribution for s in specs if s.distribution))
 
 
-def _body_change(model: Any, body_keys: list[str]) -> str:
-    """How the body was trained, as far as the stored tensors tell."""
-    if model.config["weights"] is None:
-        return "no pretrained weights: the whole body is stored"
-    if not body_keys:
-        return "frozen: identical to its source weights"
-    norm = {
+def _fine_tuning(model: Any, body_keys: list[str]) -> str:
+    """"lora" (adapters), "full" (body weights changed) or "frozen" (at most normalization layers changed)."""
+    if model.config.get("adapters"):
+        return "lora"
+    return "full" if model.config["weights"] is None or not set(body_keys) <= _norm_keys(model) else "frozen"
+
+
+def _norm_keys(model: Any) -> set[str]:
+    return {
         f"body.{name}.{key}" if name else f"body.{key}"
         for name, module in model.body.named_modules() if isinstance(module, NORM_TYPES)
         for key in module.state_dict()
     }
+
+
+def _body_change(model: Any, body_keys: list[str]) -> str:
+    """How the body was trained, as far as the stored tensors tell."""
+    if model.config["weights"] is None:
+        return "no pretrained weights: the whole body is stored"
+    adapters = model.config.get("adapters")
+    if adapters:
+        return f"LoRA adapters on {len(adapters['target_modules'])} layers ({len(body_keys)} adapter and normalization tensors stored)"
+    if not body_keys:
+        return "frozen: identical to its source weights"
+    norm = _norm_keys(model)
     total = len(model.body.state_dict())
     if set(body_keys) <= norm:
         return f"frozen except its normalization layers ({len(body_keys)} of {total} tensors changed)"

@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
+from graftzoo.adapters.lora import check_adapters
 from graftzoo.artifacts.untrusted import parse_json, read_bounded
 from graftzoo.errors import ArtifactError
 from graftzoo.spec import is_cut_name
@@ -125,6 +126,14 @@ def _inputs(v: Any) -> str | None:
     return None if ok else "a JSON object with a 'kind' (a registered input kind 'namespace/name') and its parameters"
 
 
+def _adapters(v: Any) -> str | None:
+    """Null, or LoRA settings whose target_modules are names (checked against the built body on load)."""
+    problem = None if v is None else check_adapters(v)
+    if problem is None and v is not None and v["target_modules"] is None:
+        problem = "'target_modules' must list the adapted layers"
+    return None if problem is None else f"null or LoRA settings {{'kind': 'lora', 'r', 'alpha', 'dropout', 'target_modules'}}: {problem}"
+
+
 def _preprocessor(v: Any) -> str | None:
     ok = (isinstance(v, dict) and set(v) == {"kind", "state"} and isinstance(v["kind"], str)
           and _FULL_NAME.match(v["kind"]) is not None and isinstance(v["state"], dict))
@@ -149,6 +158,7 @@ FIELDS: dict[str, Callable[[Any], str | None]] = {
     "metrics": _metrics,
     "versions": _versions,
     "body_tensors": _body_tensors,
+    "adapters": _adapters,
     "head_file": _head_file,
     "created": _str(),
 }
@@ -170,6 +180,8 @@ def validate_config(data: Any, source: str | Path = CONFIG_FILE) -> dict[str, An
         )
     if version == 1 and type(version) is int:
         data = upgrade_v1(data, source)
+    if "adapters" not in data:
+        data = {**data, "adapters": None}  # heads saved before adapters existed: a plain body
     missing = [key for key in FIELDS if key not in data]
     if missing:
         raise ArtifactError(f"{source} lacks {missing}: it is not a complete saved head. Save or pull it again.")

@@ -6,13 +6,14 @@ from typing import Any
 
 import torch
 
+from graftzoo.adapters.trainable import is_adapter_key
 from graftzoo.artifacts.integrity import BODY_PREFIX, HEAD_PREFIX
 from graftzoo.cutting import UNNAMEABLE_CUT
 from graftzoo.errors import ArtifactError, GraftzooError
 
 
 def trained_tensors(model: Any) -> dict[str, torch.Tensor]:
-    """Every `head.` tensor, and each `body.` tensor that differs from the body's source weights.
+    """Every `head.` tensor, each LoRA adapter tensor, and each `body.` tensor that differs from the source weights.
 
     The reference is the body rebuilt from its weight source (same arch, weights, `n_in`, `cut`),
     compared with `torch.equal`: BatchNorm parameters and statistics trained under `train_bn`, or
@@ -26,8 +27,8 @@ def trained_tensors(model: Any) -> dict[str, torch.Tensor]:
         odd = sorted(set(state) - set(head) - set(body))[:5]
         raise ArtifactError(f"the model has tensors outside its body and head ({odd}); only graftzoo.graft models can be saved")
     reference = source_body_state(model)
-    if reference is not None:
-        body = {k: v for k, v in body.items() if not _same(v, reference.get(k[len(BODY_PREFIX):]))}
+    if reference is not None:  # adapters always travel: they are what fine-tuning trained
+        body = {k: v for k, v in body.items() if is_adapter_key(k) or not _same(v, reference.get(k[len(BODY_PREFIX):]))}
     # own copies: safetensors refuses tensors that share memory (tied or viewed weights)
     return {k: v.clone(memory_format=torch.contiguous_format) for k, v in {**head, **body}.items()}
 
@@ -49,6 +50,10 @@ def source_body_state(model: Any) -> dict[str, torch.Tensor] | None:
             f"cannot rebuild the body from its weights {config['weights']!r} to find what training changed ({exc}). "
             "Make those weights available again and save once more."
         ) from exc
+    if config.get("adapters"):  # the same layers wrapped, so the state-dict names match
+        from graftzoo.adapters.peft_layers import apply_adapters
+
+        apply_adapters(fresh, config["adapters"])
     return fresh.state_dict()
 
 

@@ -39,13 +39,17 @@ def freeze_groups(model: nn.Module, groups: list[list[nn.Parameter]], n: int, tr
 
     Frozen parameters get `requires_grad=False` and their `.grad` dropped, so the
     optimizer (which skips parameters without a gradient) neither steps nor decays
-    them. With `train_bn`, BatchNorm parameters stay trainable in frozen groups.
+    them. With `train_bn`, BatchNorm parameters stay trainable in frozen groups. A body with
+    LoRA adapters keeps its other weights frozen in every group: unfrozen, its adapters train.
     """
+    from graftzoo.adapters.trainable import locked_param_ids
+
     idx = frozen_index(n, len(groups))
     keep = bn_param_ids(model) if train_bn else set()
+    locked = locked_param_ids(model)  # with adapters: body weights that are neither adapter nor BatchNorm
     for i, group in enumerate(groups):
         for p in group:
-            trainable = i >= idx or id(p) in keep
+            trainable = (i >= idx or id(p) in keep) and id(p) not in locked
             p.requires_grad_(trainable)
             if not trainable:
                 p.grad = None

@@ -94,6 +94,7 @@ class Learner(TrainLoop):
         self.decode: Callable[[Tensor], Tensor] = (
             self.task.decode if self.task is not None else getattr(loss_func, "decodes", inference.default_decode)
         )
+        self.splitter = splitter
         self.param_lists, self.has_split = resolve_param_groups(model, splitter)
         self.opt: torch.optim.Optimizer | None = None
         self.precision: Precision = Precision()
@@ -154,6 +155,16 @@ class Learner(TrainLoop):
         freeze_groups(self.model, self.param_lists, n, self.train_bn)
         if self.opt is not None:
             self.opt.state.clear()
+
+    def add_adapters(self, adapters: Any) -> Any:
+        """Put LoRA adapters (`graftzoo.adapters.LoRA`) on the model's body; parameter groups and optimizer are rebuilt."""
+        from graftzoo.adapters.attach import add_adapters
+
+        lora = add_adapters(self.model, adapters)
+        self.model.to(self.device)
+        self.param_lists, self.has_split = resolve_param_groups(self.model, self.splitter)
+        self.opt = None
+        return lora
 
     def freeze(self) -> None:
         """Freeze every group but the last (the head)."""
@@ -216,10 +227,15 @@ class Learner(TrainLoop):
 
     def fine_tune(
         self, epochs: int, base_lr: float = 2e-3, freeze_epochs: int = 1, lr_mult: float = 100,
-        pct_start: float = 0.3, div: float = 5.0, **kwargs: Any,
+        pct_start: float = 0.3, div: float = 5.0, adapters: Any = None, **kwargs: Any,
     ) -> None:
         """fastai's fine_tune: train the head with the body frozen, then everything with
-        discriminative learning rates (`base_lr/2/lr_mult` to `base_lr/2`)."""
+        discriminative learning rates (`base_lr/2/lr_mult` to `base_lr/2`).
+
+        `adapters=LoRA(r=8)` first puts LoRA adapters on the body (`add_adapters`): the unfrozen
+        phase then trains the adapters, BatchNorm and the head instead of every body weight."""
+        if adapters is not None:
+            self.add_adapters(adapters)
         self.freeze()
         if freeze_epochs > 0:
             self.fit_one_cycle(freeze_epochs, slice(base_lr), pct_start=0.99, **kwargs)

@@ -28,6 +28,7 @@ from graftzoo.testing.hub_server import LoopbackHub
 ARCH = "timm/test_efficientnet"  # 0.36 M parameters: a whole body saves in 1.5 MB
 PROBE = "graftzoo_security_probe"
 ATTACK = f"{PROBE}:boom"
+LORA = {"kind": "lora", "r": 2, "alpha": 4.0, "dropout": 0.0, "target_modules": ["model.conv_head"]}
 
 
 @pytest.fixture
@@ -88,6 +89,10 @@ FORGED_FIELDS = [
     pytest.param({"preprocessor": {"kind": f"{PROBE}/boom", "state": {}}}, PROBE, id="preprocessor-unregistered"),
     pytest.param({"preprocessor": {"kind": "vision/image", "state": {"factory": ATTACK}}}, "factory", id="preprocessor-state"),
     pytest.param({"preprocessor": {"kind": "vision/image", "state": {"stats": ATTACK}}}, "stats", id="preprocessor-stats"),
+    pytest.param({"adapters": {**LORA, "target_modules": [ATTACK]}}, "target_modules", id="adapters-target-path"),
+    pytest.param({"adapters": {**LORA, "target_modules": [f"{PROBE}/boom"]}}, "target_modules", id="adapters-target-unknown"),
+    pytest.param({"adapters": {**LORA, "kind": ATTACK}}, "kind", id="adapters-kind-path"),
+    pytest.param({"adapters": {**LORA, "factory": ATTACK}}, "adapters", id="adapters-extra-key"),
 ]
 
 
@@ -191,6 +196,6 @@ def test_every_graftzoo_json_field_is_covered() -> None:
 
     data_only = {"format_version", "body_fingerprint", "n_out", "classes", "vocab", "metrics", "versions", "body_tensors",
                  "head_file", "created"}
-    attacked = {"cut", "arch", "head", "task", "body_weights", "head_kwargs", "body_kwargs", "inputs", "preprocessor"}
+    attacked = {"cut", "arch", "head", "task", "body_weights", "head_kwargs", "body_kwargs", "inputs", "preprocessor", "adapters"}
     assert set(FIELDS) == data_only | attacked
     assert issubclass(ArtifactError, GraftzooError)

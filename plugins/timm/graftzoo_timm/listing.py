@@ -28,12 +28,25 @@ def arch_entries() -> list[dict[str, Any]]:
 
     family = {name: module for module in timm.list_modules() for name in timm.list_models(module=module)}
     overrides = arch_defaults()
+    lora = family_lora_targets()
     entries = []
     for name in timm.list_models():
         entry = arch_entry(name, family.get(name))
+        if family.get(name) in lora:
+            entry["lora_targets"] = lora[family[name]]
         entry.update(overrides.get(f"timm/{name}", {}))
         entries.append(entry)
     return entries
+
+
+def family_lora_targets() -> dict[str, list[str]]:
+    """The `[lora_targets]` table of this plugin's manifest: family -> LoRA's default layer globs."""
+    import tomllib
+    from importlib.resources import files
+
+    data = tomllib.loads(files("graftzoo_timm").joinpath("graftzoo.toml").read_text(encoding="utf-8"))
+    table = data.get("lora_targets", {})
+    return {str(k): [str(p) for p in v] for k, v in table.items() if isinstance(v, list)}
 
 
 def pretrained_cfg(name: str) -> PretrainedCfg:

@@ -19,7 +19,7 @@ import tomllib
 from importlib.metadata import entry_points
 from typing import Any
 
-OVERRIDABLE = ("default_weights", "stats", "description")
+OVERRIDABLE = ("default_weights", "stats", "description", "lora_targets")
 
 
 def arch_defaults() -> dict[str, dict[str, Any]]:

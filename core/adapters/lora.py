@@ -1,0 +1,102 @@
+"""`LoRA`: the settings of low-rank adapters, as plain JSON that a saved head can carry safely."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+from graftzoo.errors import ConfigError
+
+KIND = "lora"
+MAX_RANK = 4096
+MAX_TARGETS = 10**4
+MODULE_PATTERN = re.compile(r"^[A-Za-z0-9_.*?\[\]-]{1,300}$")
+"""A module name or glob (`model.blocks.5.*.conv_pw`): dotted names, `*`, `?`, `[...]`; never code."""
+KEYS = ("kind", "r", "alpha", "dropout", "target_modules")
+
+
+@dataclass(frozen=True)
+class LoRA:
+    """Low-rank adapters (peft's LoRA) on a body's `Conv2d` and `Linear` layers.
+
+    `r` is the rank, `alpha` the scaling numerator (the update is scaled by `alpha / r`; default
+    `2 * r`), `dropout` the dropout on the adapter's input. `target_modules` lists module names
+    or glob patterns relative to the body's network (`body.net`); None takes the arch's manifest
+    default (`lora_targets`), else every convolution and linear layer of the body's last group.
+    """
+
+    r: int = 8
+    alpha: float | None = None
+    dropout: float = 0.0
+    target_modules: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        problem = check_adapters(self.to_json())
+        if problem:
+            raise ConfigError(f"bad LoRA settings: {problem}")
+
+    @property
+    def scale(self) -> float:
+        return (2.0 * self.r if self.alpha is None else self.alpha) / self.r
+
+    def to_json(self) -> dict[str, Any]:
+        """`{"kind": "lora", "r", "alpha", "dropout", "target_modules"}`: what ModelConfig and graftzoo.json store."""
+        targets = None if self.target_modules is None else list(self.target_modules)
+        alpha = 2.0 * self.r if self.alpha is None else self.alpha
+        return {"kind": KIND, "r": self.r, "alpha": alpha, "dropout": self.dropout, "target_modules": targets}
+
+    @classmethod
+    def from_json(cls, data: Any) -> LoRA:
+        """The LoRA a `to_json` dict (or a LoRA) describes; a ConfigError naming the bad key otherwise."""
+        if isinstance(data, LoRA):
+            return data
+        problem = check_adapters(data)
+        if problem:
+            raise ConfigError(f"bad adapter settings: {problem}")
+        targets = data["target_modules"]
+        return cls(r=data["r"], alpha=float(data["alpha"]), dropout=float(data["dropout"]),
+                   target_modules=None if targets is None else tuple(targets))
+
+    def with_targets(self, names: list[str]) -> LoRA:
+        """The same settings on exactly the modules `names`."""
+        return replace(self, target_modules=tuple(names))
+
+
+def check_adapters(data: Any) -> str | None:
+    """None when `data` is valid adapter JSON (`LoRA.to_json`'s form), else what is wrong, naming the key."""
+    if not isinstance(data, dict):
+        return f"must be a JSON object {{'kind': 'lora', ...}}, got {type(data).__name__}"
+    if set(data) != set(KEYS):
+        return f"must have exactly the keys {list(KEYS)}, got {sorted(map(str, data))}"
+    if data["kind"] != KIND:
+        return f"'kind' must be {KIND!r} (the only adapter kind), got {data['kind']!r}"
+    r = data["r"]
+    if not isinstance(r, int) or isinstance(r, bool) or not 1 <= r <= MAX_RANK:
+        return f"'r' (the rank) must be an integer from 1 to {MAX_RANK}, got {r!r}"
+    alpha = data["alpha"]
+    if alpha is not None and not (_number(alpha) and 0 < alpha <= 1e6):
+        return f"'alpha' must be a positive number, got {alpha!r}"
+    dropout = data["dropout"]
+    if not (_number(dropout) and 0 <= dropout < 1):
+        return f"'dropout' must be a number in [0, 1), got {dropout!r}"
+    targets = data["target_modules"]
+    if targets is None:
+        return None
+    if not isinstance(targets, (list, tuple)) or not 0 < len(targets) <= MAX_TARGETS:
+        return f"'target_modules' must be null or a non-empty list of module names (at most {MAX_TARGETS}), got {_short(targets)}"
+    bad = [t for t in targets if not isinstance(t, str) or not MODULE_PATTERN.match(t)]
+    if bad:
+        return (f"'target_modules' must hold module names or glob patterns (letters, digits, '_', '.', '-', '*', '?', '[]'), "
+                f"got {_short(bad[0])}")
+    return None
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,87 @@
+"""LoRA through `peft`: injecting adapters into a body's layers, finding them, merging them away."""
+
+from __future__ import annotations
+
+import re
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+
+from graftzoo.adapters.lora import LoRA
+from graftzoo.adapters.targets import resolve_targets
+from graftzoo.adapters.trainable import has_adapters, mark_trainable
+from graftzoo.errors import ConfigError, GraftzooError
+
+if TYPE_CHECKING:
+    from graftzoo.body import Body
+
+PEFT_PIN = "peft==0.21.2"
+PIP_LINE = 'pip install "graftzoo[peft]"'
+
+
+class MissingPeftError(ConfigError):
+    """LoRA adapters were asked for, and the optional `peft` library is not installed."""
+
+
+def require_peft() -> ModuleType:
+    """The `peft` module, or a MissingPeftError with the pip line that installs it."""
+    try:
+        import peft
+    except ImportError as exc:
+        raise MissingPeftError(
+            f"LoRA adapters need the optional library peft, which is not installed ({exc}): "
+            f"{PIP_LINE}  (or: pip install {PEFT_PIN})"
+        ) from None
+    return peft
+
+
+def inject(body: Body, lora: LoRA) -> LoRA:
+    """Wrap the body's target layers with LoRA (in place); return the settings with the exact layer names.
+
+    The adapters start as a no-op (peft initialises `lora_B` to zeros), so the body's outputs are
+    unchanged until training; they do not advance torch's RNG. Afterwards only adapters and BatchNorm
+    layers are trainable in the body.
+    """
+    if has_adapters(body):
+        raise ConfigError(f"the {body.arch} body already has adapters; merge() them first or start from a fresh model")
+    peft = require_peft()
+    groups = body.param_groups()
+    names = resolve_targets(body.net, lora.target_modules, default=body.spec.lora_targets,
+                            last_group=groups[-1] if groups else None, arch=body.arch)
+    exact = "^(?:" + "|".join(re.escape(name) for name in names) + ")$"  # peft matches a str as a full regex
+    config = peft.LoraConfig(r=lora.r, lora_alpha=lora.to_json()["alpha"], lora_dropout=lora.dropout,
+                             target_modules=exact, bias="none")
+    try:
+        with torch.random.fork_rng(devices=[]):  # the adapters' init leaves the RNG as it was: the head grafted next is the same
+            peft.inject_adapter_in_model(config, body.net)
+    except (ValueError, TypeError, RuntimeError) as exc:
+        raise ConfigError(f"peft cannot put LoRA adapters on the {body.arch} body's layers {names[:5]}: {exc}") from exc
+    mark_trainable(body)
+    return lora.with_targets(names)
+
+
+def apply_adapters(body: Body, adapters: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Inject the adapters a ModelConfig describes; their JSON with the resolved layer names (None: none)."""
+    if adapters is None:
+        return None
+    try:
+        return inject(body, LoRA.from_json(adapters)).to_json()
+    except MissingPeftError:
+        raise
+    except GraftzooError as exc:
+        raise ConfigError(f"adapters {adapters}: {exc}") from exc
+
+
+def merge_layers(net: nn.Module) -> int:
+    """Fold every LoRA layer of `net` into its base layer and put the base layer back; the count merged."""
+    peft = require_peft()
+    lora_layer = peft.tuners.lora.LoraLayer
+    found = [(name, module) for name, module in net.named_modules() if isinstance(module, lora_layer)]
+    for name, module in found:
+        module.merge()
+        parent_name, _, child = name.rpartition(".")
+        parent = net.get_submodule(parent_name) if parent_name else net
+        setattr(parent, child, module.get_base_layer())
+    return len(found)

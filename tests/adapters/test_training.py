@@ -1,0 +1,81 @@
+"""Training with adapters: groups, freezing and discriminative learning rates keep their meaning."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import torch
+from torch import nn
+
+from graftzoo.adapters import LoRA
+from graftzoo.learner import Learner
+
+
+def bn_ids(model: Any) -> set[int]:
+    return {id(p) for m in model.body.modules() if isinstance(m, nn.BatchNorm2d) for p in m.parameters()}
+
+
+def kinds(model: Any) -> dict[str, set[int]]:
+    """Parameter ids of the body's adapters, its BatchNorm, its other (base) weights, and the head."""
+    named = dict(model.body.named_parameters())
+    lora = {id(p) for n, p in named.items() if ".lora_" in n}
+    bn = bn_ids(model)
+    return {"lora": lora, "bn": bn, "base": {id(p) for p in named.values()} - lora - bn,
+            "head": {id(p) for p in model.head.parameters()}}
+
+
+def trainable(model: Any) -> set[int]:
+    return {id(p) for p in model.parameters() if p.requires_grad}
+
+
+def test_groups_cover_each_trainable_parameter_once_and_adapters_sit_with_their_layer(
+    make_model: Callable[..., Any], dls: SimpleNamespace
+) -> None:
+    learn = Learner(dls, make_model(), quiet=True, lr=slice(1e-4, 1e-2))
+    n_groups = len(learn.param_lists)
+    learn.add_adapters(LoRA(r=2))
+    groups = learn.param_lists
+    assert len(groups) == n_groups
+    ids = [id(p) for g in groups for p in g]
+    assert len(ids) == len(set(ids)) and set(ids) == {id(p) for p in learn.model.parameters()}
+    opt = learn.create_opt()
+    lr_of = {id(p): g["lr"] for g in opt.param_groups for p in g["params"]}
+    assert len(set(lr_of.values())) == n_groups  # discriminative: one lr per group
+    layers = [m for m in learn.model.body.net.modules() if hasattr(m, "lora_A")]
+    assert layers
+    for module in layers:  # a peft LoRA layer: its adapters train at its base weight's rate
+        base = lr_of[id(module.get_base_layer().weight)]
+        assert {lr_of[id(p)] for p in [*module.lora_A.parameters(), *module.lora_B.parameters()]} == {base}
+
+
+def test_freeze_and_unfreeze_keep_their_meaning_and_base_weights_stay_locked(
+    make_model: Callable[..., Any], dls: SimpleNamespace
+) -> None:
+    learn = Learner(dls, make_model(adapters=LoRA(r=2)), quiet=True)
+    k = kinds(learn.model)
+    learn.freeze()
+    assert trainable(learn.model) == k["bn"] | k["head"]  # frozen body: its adapters too; BatchNorm under train_bn
+    learn.unfreeze()
+    assert trainable(learn.model) == k["lora"] | k["bn"] | k["head"]  # never the base weights
+    learn.train_bn = False
+    learn.freeze()
+    assert trainable(learn.model) == k["head"]
+
+
+def test_fine_tune_with_adapters_trains_only_adapters_bn_and_head(make_model: Callable[..., Any], dls: SimpleNamespace) -> None:
+    model = make_model()
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    learn = Learner(dls, model, quiet=True)
+    learn.fine_tune(1, base_lr=1e-2, freeze_epochs=1, adapters=LoRA(r=2))
+    assert learn.model.adapters is not None
+    after = dict(learn.model.named_parameters())
+    moved = {n for n, p in after.items() if n.replace(".base_layer", "") in before
+             and not torch.equal(p, before[n.replace(".base_layer", "")])}
+    assert any(n.startswith("head.") for n in moved)
+    assert all(".lora_" not in n for n in moved)  # (adapters are new: compared below)
+    base = {n for n in moved if n.startswith("body.")}
+    bn_names = {f"body.{n}.{k}" for n, m in learn.model.body.named_modules() if isinstance(m, nn.BatchNorm2d) for k in ("weight", "bias")}
+    assert base <= bn_names and base  # only BatchNorm moved among the body's own weights
+    assert any(not torch.equal(p, torch.zeros_like(p)) for n, p in after.items() if ".lora_B." in n)  # adapters trained
