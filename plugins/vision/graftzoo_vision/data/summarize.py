@@ -16,13 +16,14 @@ def summary(
     *,
     labels: torch.Tensor | Sequence[int | str] | None = None,
     pat: str | None = None,
-    label_func: Callable[[Path], str] | None = None,
+    label_func: Callable[[str], Any] | None = None,
     bs: int = 4,
     show: bool = True,
     **kwargs: Any,
 ) -> str:
     """Like fastai's `DataBlock.summary(source)`: tensors need `labels`; a folder is labelled by `pat`,
-    `label_func` or (neither) its class subfolders. Other keywords go to the matching constructor."""
+    `label_func` (given the file name, as `from_name_func`) or (neither) its class subfolders. Other keywords
+    go to the matching constructor."""
     if isinstance(source, torch.Tensor):
         dls = ImageDataLoaders.from_tensors(source, labels if labels is not None else [0] * len(source), **kwargs)
     elif pat is not None:
