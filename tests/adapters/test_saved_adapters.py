@@ -69,6 +69,7 @@ def test_load_in_a_fresh_process_predicts_exactly_as_the_model(saved: tuple[Path
         expected = model(images)
     script = textwrap.dedent(f"""
         import torch, graftzoo
+        torch.set_num_threads({torch.get_num_threads()})  # the same reduction order as this process
         model = graftzoo.load_head({str(folder)!r})
         x = torch.load({str(tmp_path / 'x.pt')!r}, weights_only=True)
         with torch.no_grad():
