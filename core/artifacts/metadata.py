@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import platform
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
@@ -48,6 +49,8 @@ def provenance(obj: Any, *, metrics: dict[str, Any] | None = None, vocab: Sequen
         metrics=_clean_metrics(metrics if metrics is not None else _recorder_metrics(getattr(obj, "recorder", None)) or info.get("metrics") or {}),
         preprocessor=model_preprocessor(model, dls),
     )
+    if dls is not None:
+        _warn_if_preprocessing_is_assumed(dls, model, prov.preprocessor)
     recorder = getattr(obj, "recorder", None)
     values = getattr(recorder, "values", None)
     if values:
@@ -55,6 +58,23 @@ def provenance(obj: Any, *, metrics: dict[str, Any] | None = None, vocab: Sequen
     if hasattr(obj, "train_bn"):
         prov.training["train_bn"] = bool(obj.train_bn)
     return prov
+
+
+def _warn_if_preprocessing_is_assumed(dls: Any, model: Any, preprocessor: Any) -> None:
+    """Data without a preprocessor (plain torch DataLoaders) leaves the head to assume the input kind's
+    defaults for this arch: say so, since predictions on raw items differ if the data was prepared otherwise."""
+    from graftzoo.preprocessor import Preprocessor
+
+    if isinstance(dls_attr(dls, "preprocessor"), Preprocessor) or isinstance(getattr(model, "preprocessor", None), Preprocessor):
+        return
+    warnings.warn(
+        f"the learner's data ({type(dls).__name__}) carries no preprocessor, so the saved head assumes "
+        f"{preprocessor.kind}'s defaults for this arch: {preprocessor.state()}. If the training data was "
+        "prepared otherwise (another size or normalization), the head's predictions on raw items will differ; "
+        "build the data with the plugin's DataLoaders, or set `dls.preprocessor`.",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def _split_vocab(vocab: Any) -> tuple[list[str] | None, list[str] | None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -132,3 +133,18 @@ def test_learner_like_objects_give_vocab_stats_size_and_metrics(kit: ModuleType,
     assert config["training"]["epochs"] == 2 and config["training"]["train_bn"] is True
     loaded = load_head(folder)
     assert loaded.preprocessor.state() == state
+
+
+def test_data_without_a_preprocessor_warns_that_the_head_assumes_defaults(kit: ModuleType, frozen: Any, tmp_path: Path) -> None:
+    class PlainLoaders:  # plain torch DataLoaders: nothing says how raw items were prepared
+        vocab = kit.CLASSES
+
+    class Learn:
+        model, dls = frozen, PlainLoaders()
+
+    with pytest.warns(UserWarning, match=r"PlainLoaders\) carries no preprocessor.*vision/image's defaults"):
+        folder = save_head(Learn(), tmp_path / "plain")
+    assert (folder / "graftzoo.json").is_file()  # still saved
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # data that carries its preprocessor: no warning
+        test_learner_like_objects_give_vocab_stats_size_and_metrics(kit, frozen, tmp_path)
