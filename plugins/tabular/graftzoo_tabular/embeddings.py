@@ -21,10 +21,9 @@ def emb_sz_rule(n_cat: int) -> int:
 class ColumnEmbeddings(nn.Module):
     """`(B, n_cat)` int64 codes -> `(B, sum(dims))` concatenated embeddings."""
 
-    col_dims: torch.Tensor
-    col_starts: torch.Tensor
     column: torch.Tensor
-    within: torch.Tensor
+    width: torch.Tensor
+    offset: torch.Tensor
 
     def __init__(self, cardinalities: Sequence[int], dims: Sequence[int], std: float = 0.01) -> None:
         super().__init__()
@@ -36,22 +35,24 @@ class ColumnEmbeddings(nn.Module):
         self.weight = nn.Parameter(torch.empty(sum(sizes)))
         with torch.no_grad():  # fastai's trunc_normal_: normal, fmod 2, times std
             self.weight.normal_().fmod_(2).mul_(std)
-        column = torch.tensor([i for i, d in enumerate(self.dims) for _ in range(d)], dtype=torch.long)
-        within = torch.tensor([j for d in self.dims for j in range(d)], dtype=torch.long)
-        # Not saved: they follow from the cardinalities and dims, which the config holds.
-        self.register_buffer("col_dims", torch.tensor(self.dims, dtype=torch.long), persistent=False)
-        self.register_buffer("col_starts", torch.tensor(self.starts, dtype=torch.long), persistent=False)
-        self.register_buffer("column", column, persistent=False)
-        self.register_buffer("within", within, persistent=False)
+        column = [i for i, d in enumerate(self.dims) for _ in range(d)]  # output position -> its column
+        within = [j for d in self.dims for j in range(d)]  # output position -> its place in the column's vector
+        # Not saved: they follow from the cardinalities and dims, which the config holds. Output position k of
+        # row r reads weight[x_cat[r, column[k]] * width[k] + offset[k]].
+        self.register_buffer("column", torch.tensor(column, dtype=torch.long), persistent=False)
+        self.register_buffer("width", torch.tensor([self.dims[c] for c in column], dtype=torch.long), persistent=False)
+        self.register_buffer("offset", torch.tensor([self.starts[c] + j for c, j in zip(column, within)], dtype=torch.long), persistent=False)
 
     @property
     def n_out(self) -> int:
         return sum(self.dims)
 
+    def index(self, x_cat: torch.Tensor) -> torch.Tensor:
+        """(B, sum(dims)): where in `weight` each output value of each row is."""
+        return x_cat.gather(1, self.column.expand(x_cat.shape[0], -1)).mul_(self.width).add_(self.offset)
+
     def forward(self, x_cat: torch.Tensor) -> torch.Tensor:
-        row_start = x_cat * self.col_dims + self.col_starts  # (B, n_cat): where each row's vector begins
-        index = row_start.gather(1, self.column.expand(x_cat.shape[0], -1)) + self.within  # (B, sum(dims))
-        return torch.take(self.weight, index)  # its backward is one scatter-add into the flat table
+        return torch.take(self.weight, self.index(x_cat))  # its backward is one scatter-add into the flat table
 
     def table(self, i: int) -> torch.Tensor:
         """Column i's embedding matrix (n_i, d_i), a view of `weight`."""
