@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from graftzoo.adapters.trainable import has_adapters
 from graftzoo.data_protocol import dls_attr
 from graftzoo.errors import ConfigError
 from graftzoo.learner import augmented_preds, checkpoint, distributed, exporting, fit_schedules, inference, lr_find as _lr_find
@@ -226,16 +227,20 @@ class Learner(TrainLoop):
     fit_sgdr = fit_schedules.fit_sgdr
 
     def fine_tune(
-        self, epochs: int, base_lr: float = 2e-3, freeze_epochs: int = 1, lr_mult: float = 100,
+        self, epochs: int, base_lr: float = 2e-3, freeze_epochs: int = 1, lr_mult: float | None = None,
         pct_start: float = 0.3, div: float = 5.0, adapters: Any = None, **kwargs: Any,
     ) -> None:
         """fastai's fine_tune: train the head with the body frozen, then everything with
-        discriminative learning rates (`base_lr/2/lr_mult` to `base_lr/2`).
+        discriminative learning rates (`base_lr/2/lr_mult` to `base_lr/2`; `lr_mult` default 100).
 
         `adapters=LoRA(r=8)` first puts LoRA adapters on the body (`add_adapters`): the unfrozen
-        phase then trains the adapters, BatchNorm and the head instead of every body weight."""
+        phase then trains the adapters, BatchNorm and the head instead of every body weight. With
+        adapters (these or earlier ones) `lr_mult` defaults to 1: every group trains at `base_lr/2`,
+        as fresh adapters need (see docs/peft.md)."""
         if adapters is not None:
             self.add_adapters(adapters)
+        if lr_mult is None:
+            lr_mult = 1.0 if has_adapters(self.model) else 100.0
         self.freeze()
         if freeze_epochs > 0:
             self.fit_one_cycle(freeze_epochs, slice(base_lr), pct_start=0.99, **kwargs)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 import torch
 from torch import nn
 
@@ -79,3 +80,14 @@ def test_fine_tune_with_adapters_trains_only_adapters_bn_and_head(make_model: Ca
     bn_names = {f"body.{n}.{k}" for n, m in learn.model.body.named_modules() if isinstance(m, nn.BatchNorm2d) for k in ("weight", "bias")}
     assert base <= bn_names and base  # only BatchNorm moved among the body's own weights
     assert any(not torch.equal(p, torch.zeros_like(p)) for n, p in after.items() if ".lora_B." in n)  # adapters trained
+
+
+@pytest.mark.parametrize(("adapters", "lr_mult", "spread"), [(LoRA(r=2), None, 1.0), (None, None, 100.0), (LoRA(r=2), 10.0, 10.0)])
+def test_fine_tune_gives_adapters_one_rate_everywhere_unless_told(
+    make_model: Callable[..., Any], dls: SimpleNamespace, adapters: LoRA | None, lr_mult: float | None, spread: float
+) -> None:
+    """With adapters `lr_mult` defaults to 1 (every group at base_lr/2); without, fastai's 100; an explicit one wins."""
+    learn = Learner(dls, make_model(), quiet=True)
+    learn.fine_tune(1, base_lr=1e-2, freeze_epochs=0, lr_mult=lr_mult, adapters=adapters)
+    lrs = [g["lr"] for g in learn.opt.param_groups]
+    assert len(lrs) > 1 and max(lrs) / min(lrs) == pytest.approx(spread)
