@@ -26,7 +26,7 @@ import torch; marks.append(("import torch", time.perf_counter()))
 import torchvision; marks.append(("import torchvision (torch._dynamo, sympy)", time.perf_counter()))
 from graftzoo.artifacts.load import load_head; marks.append(("import graftzoo.artifacts.load", time.perf_counter()))
 model = load_head(sys.argv[1]); marks.append(("load_head (registry, body build, weights, checks)", time.perf_counter()))
-model.predict([sys.argv[2]]); marks.append(("first predict (opens the image: graftzoo_vision.data, matplotlib)", time.perf_counter()))
+model.predict([sys.argv[2]]); marks.append(("first predict (opens the image through graftzoo_vision.data)", time.perf_counter()))
 model.predict([sys.argv[2]]); marks.append(("second predict", time.perf_counter()))
 print(json.dumps([(name, round(1000 * (t - prev), 1)) for (name, t), (_, prev) in zip(marks[1:], marks)]))
 """
