@@ -13,7 +13,9 @@ from torch import Tensor, nn
 from graftzoo.adapters.trainable import has_adapters
 from graftzoo.data_protocol import dls_attr
 from graftzoo.errors import ConfigError
-from graftzoo.learner import augmented_preds, checkpoint, distributed, exporting, fit_schedules, inference, lr_find as _lr_find
+from graftzoo.learner import (
+    augmented_preds, checkpoint, distributed, exporting, fit_schedules, inference, lr_find as _lr_find, results,
+)
 from graftzoo.learner.callback import Callback
 from graftzoo.learner.freezing import freeze_groups
 from graftzoo.learner.hypers import set_hyper
@@ -287,16 +289,7 @@ class Learner(TrainLoop):
             print(text)
         return text
 
-    def show_results(self, **kwargs: Any) -> Any:
-        """Inputs with their targets and predictions, drawn by the data (`dls.show_results(learn, **kwargs)`):
-        saved in the plot folder (or `path=`) and shown inline in notebooks; returns what the data returns."""
-        show = dls_attr(self.dls, "show_results")
-        if show is None:
-            raise ConfigError(
-                f"{type(self.dls).__name__} cannot draw results: it has no show_results(learn, ...). Use data "
-                "loaders that do (e.g. graftzoo_vision's ImageDataLoaders or SegmentationDataLoaders)."
-            )
-        return show(self, **kwargs)
+    show_results = results.show_results
 
     # -- sharing ---------------------------------------------------------------------
     def save_head(self, folder: str | Path, **kwargs: Any) -> Path:
