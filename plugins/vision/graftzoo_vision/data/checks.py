@@ -17,6 +17,7 @@ import torch
 from PIL import Image
 
 from graftzoo_vision.data.errors import DataError
+from graftzoo_vision.data.sources import LabeledSplit
 
 SHOWN = 20  # broken files named in the message; the error's `.files` holds all of them
 
@@ -95,3 +96,20 @@ def check_image_files(
         )
     warnings.warn(f"{message}\nThey are left out (skip_bad=True).", stacklevel=3)
     return {p for p, _ in bad}
+
+
+def without_bad_files(split: LabeledSplit, skip_bad: bool) -> LabeledSplit:
+    """`split` checked in one pass over its files: an error listing every broken one, or them left out."""
+    train, valid = split.train_items, split.valid_items
+    if isinstance(train, torch.Tensor) or isinstance(valid, torch.Tensor):
+        return split
+    if not all(isinstance(p, (str, Path)) for p in [*train, *valid]):
+        return split  # in-memory images: nothing to read
+    bad = check_image_files(train, valid, skip_bad)
+    if not bad:
+        return split
+    train, train_labels = drop_bad_images(train, split.train_labels, bad)
+    valid, valid_labels = drop_bad_images(valid, split.valid_labels, bad)
+    if not train or not valid:
+        raise DataError("no readable image is left in the train or valid set after leaving out the broken files.")
+    return LabeledSplit(train, train_labels, valid, valid_labels, split.vocab, split.kind)

@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader, Dataset
 from graftzoo_vision.data.augment import Augment
 from graftzoo_vision.data.batched import BatchedLoaders
 from graftzoo_vision.data.batch_tfms import BatchTransform
-from graftzoo_vision.data.checks import check_image_files, drop_bad_images
+from graftzoo_vision.data.checks import without_bad_files
 from graftzoo_vision.data.collate import collate_items
 from graftzoo_vision.data.errors import ConfigError, DataError
 from graftzoo_vision.data.files import get_image_files, resolve_files
@@ -88,7 +88,7 @@ class ImageDataLoaders(BatchedLoaders):
         self.seed, self.size, self.bs, self.num_workers = seed, size, bs, num_workers
         self.presize = resolve_presize(size, presize)
         if check_images:
-            split = _without_bad_files(split, skip_bad)
+            split = without_bad_files(split, skip_bad)
         self.vocab: list[str] | None = list(split.vocab) if split.vocab is not None else None
         self.kind = split.kind
         self._n_targets = int(split.train_labels.shape[1]) if split.train_labels.ndim == 2 else 1
@@ -387,23 +387,6 @@ class ImageDataLoaders(BatchedLoaders):
             worker_init_fn=seed_worker if self.num_workers else None,
             pin_memory=self.device.type == "cuda",
         )
-
-
-def _without_bad_files(split: LabeledSplit, skip_bad: bool) -> LabeledSplit:
-    """`split` checked in one pass over its files: an error listing every broken one, or them left out."""
-    train, valid = split.train_items, split.valid_items
-    if isinstance(train, torch.Tensor) or isinstance(valid, torch.Tensor):
-        return split
-    if not all(isinstance(p, (str, Path)) for p in [*train, *valid]):
-        return split  # in-memory images: nothing to read
-    bad = check_image_files(train, valid, skip_bad)
-    if not bad:
-        return split
-    train, train_labels = drop_bad_images(train, split.train_labels, bad)
-    valid, valid_labels = drop_bad_images(valid, split.valid_labels, bad)
-    if not train or not valid:
-        raise DataError("no readable image is left in the train or valid set after leaving out the broken files.")
-    return LabeledSplit(train, train_labels, valid, valid_labels, split.vocab, split.kind)
 
 
 def _default_device() -> torch.device:
