@@ -57,6 +57,7 @@ _LAZY = {
     "CutMix": "graftzoo.learner",
     "LabelSmoothingCrossEntropy": "graftzoo.learner",
     "load_learner": "graftzoo.learner",
+    "LoRA": "graftzoo.adapters",
     "accuracy": "graftzoo.metrics",
     "error_rate": "graftzoo.metrics",
     "top_k_accuracy": "graftzoo.metrics",
