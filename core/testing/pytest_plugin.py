@@ -3,6 +3,8 @@
 - `graftzoo_home`: a temporary GRAFTZOO_HOME, so caches and the local hub start empty.
 - `fake_plugin_site`: a `FakePluginSite` on sys.path; the active registry is restored afterwards.
 - `isolated_registry`: an empty active registry with only the core plugin.
+- `one_torch_thread`: the test runs on one torch thread with seed 0 (small models run fastest so on 2 cores;
+  LSTMs on any number), and the thread count is restored afterwards.
 """
 
 from __future__ import annotations
@@ -39,3 +41,16 @@ def fake_plugin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, graftzoo_h
 @pytest.fixture
 def isolated_registry(fake_plugin_site: FakePluginSite) -> registry.Registry:
     return fake_plugin_site.registry()
+
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    import torch  # here, not at the top: pytest loads this plugin in every project that installs graftzoo
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)

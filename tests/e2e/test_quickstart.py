@@ -14,11 +14,8 @@ from graftzoo_vision.data import write_named_images
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_thread(one_torch_thread: None) -> None:
+    """Every test here on one torch thread, seed 0 (graftzoo.testing's fixture)."""
 
 
 def test_quickstart_workflow(tmp_path: Path, graftzoo_home: Path) -> None:

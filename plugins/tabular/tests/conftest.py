@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 
 @pytest.fixture(autouse=True)
-def _one_thread() -> None:
-    torch.set_num_threads(1)
+def _one_thread(one_torch_thread: None) -> None:
+    """Every test here on one torch thread, seed 0 (graftzoo.testing's fixture)."""
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,12 +18,8 @@ from graftzoo_vision.unet_head import UnetHead, unet_head
 
 
 @pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    yield
-    torch.set_num_threads(threads)
+def _one_thread(one_torch_thread: None) -> None:
+    """Every test here on one torch thread, seed 0 (graftzoo.testing's fixture)."""
 
 
 def tv_resnet18() -> str | ArchSpec:
