@@ -2,7 +2,9 @@
 
 A small head (EfficientNet-Lite0 body with its packaged ImageNet weights, frozen, a 10-class head)
 is saved once; then each measured run is a fresh process, as at a shell prompt. The breakdown
-times the phases inside one fresh process. Prints a Markdown table; asserts nothing.
+times the phases inside one fresh process. Then the same command with a `graftzoo serve` running
+(started with `--detach` in the run's own GRAFTZOO_HOME): the first call to a fresh server (it loads
+the head) and the calls after it. Prints Markdown tables; asserts nothing.
 Run: `.venv/bin/python bench/bench_predict.py [--runs 3]`.
 """
 
@@ -80,6 +82,25 @@ def main() -> int:
         print("\n| phase of one `predict` process | ms |\n|---|---|")
         for name, ms in json.loads(done.stdout.strip().splitlines()[-1]):
             print(f"| {name} | {ms} |")
+        served_env = {**env, "GRAFTZOO_HOME": str(Path(tmp) / "home")}
+        graftzoo = [sys.executable, "-m", "graftzoo"]
+        start = time.perf_counter()
+        subprocess.run([*graftzoo, "serve", "--detach"], env=served_env, check=True, capture_output=True)
+        started = time.perf_counter() - start
+        try:
+            predict = [*graftzoo, "predict", str(head), str(image)]
+            first = timed_run(predict, served_env)
+            warm = [timed_run(predict, served_env) for _ in range(max(args.runs, 5))]
+            same = subprocess.run(predict, env=served_env, capture_output=True, text=True).stdout
+            alone = subprocess.run([*predict, "--no-server"], env=served_env, capture_output=True, text=True).stdout
+        finally:
+            subprocess.run([*graftzoo, "serve", "--stop"], env=served_env, capture_output=True)
+        print(f"\n| with `graftzoo serve` running | wall (s) | CPU (s) |\n|---|---|---|")
+        print(f"| `graftzoo serve --detach` (once; returns when the server answers) | {started:.2f} | - |")
+        print(f"| first `graftzoo predict HEAD digit.png` (the server loads the head) | {first[0]:.2f} | {first[1]:.2f} |")
+        print(f"| `graftzoo predict HEAD digit.png`, median of {len(warm)} | **{statistics.median(w for w, _ in warm):.2f}** | "
+              f"{statistics.median(c for _, c in warm):.2f} |")
+        print(f"\nsame output as `--no-server`: {same == alone} ({same.strip()!r})")
         print(f"\nload average after: {os.getloadavg()[0]:.1f}")
     return 0
 

@@ -12,6 +12,7 @@ from graftzoo.registry.cli_artifacts import ARTIFACT_COMMANDS, add_artifact_comm
 from graftzoo.spec import SPEC_CLASSES
 
 KIND_CHOICES = tuple(SPEC_CLASSES)
+from graftzoo.registry.cli_serve import add_serve_command, cmd_serve
 from graftzoo.registry.cli_train import add_train_command, cmd_train
 
 
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_artifact_commands(sub)
     add_train_command(sub)
+    add_serve_command(sub)
     return parser
 
 
@@ -147,7 +149,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return int(run_demo(out=args.out, epochs=args.epochs))
 
 
-COMMANDS = {"list": cmd_list, "info": cmd_info, "plugins": cmd_plugins, "demo": cmd_demo, **ARTIFACT_COMMANDS, "train": cmd_train}
+COMMANDS = {"list": cmd_list, "info": cmd_info, "plugins": cmd_plugins, "demo": cmd_demo, **ARTIFACT_COMMANDS, "train": cmd_train, "serve": cmd_serve}
 
 
 def _arch_row(spec: Any, weights: str) -> list[str]:

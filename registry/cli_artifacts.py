@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Sequence
+from collections.abc import Callable
+from typing import Any, Sequence, TextIO
 
 from graftzoo.errors import GraftzooError
 
@@ -35,6 +36,7 @@ def add_artifact_commands(sub: Any) -> None:
     p.add_argument("--csv", default=None, help="a CSV file: each row is one item (a table row; needs pandas)")
     p.add_argument("--top-k", type=int, default=1, help="how many labels to show per file")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--no-server", action="store_true", help="predict in this process even when `graftzoo serve` runs")
 
 
 def cmd_push(args: argparse.Namespace) -> int:
@@ -56,31 +58,46 @@ def cmd_pull(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     """Predict files (folders give every image file in them) or CSV rows.
 
-    Files that cannot be read are reported on stderr and the rest are still predicted. Exit
-    status: 0 when every file was predicted, 1 when some could not be read, 2 when none could.
+    A running `graftzoo serve` does the work when there is one (unless `--no-server`): same output,
+    without importing torch and loading the head again. Files that cannot be read are reported on
+    stderr and the rest are still predicted. Exit status: 0 when every file was predicted, 1 when
+    some could not be read, 2 when none could.
     """
+    if not args.no_server:
+        from graftzoo.serving.predicting import predict_on_server
+
+        reply = predict_on_server(args)
+        if reply is not None:
+            sys.stdout.write(reply["stdout"])
+            sys.stderr.write(reply["stderr"])
+            return int(reply["code"])
     from graftzoo.artifacts.load import load_head
 
+    return run_predict(args, load_head, sys.stdout, sys.stderr)
+
+
+def run_predict(args: argparse.Namespace, load: Callable[[str], Any], out: TextIO, err: TextIO) -> int:
+    """`graftzoo predict` with the head that `load(args.ref)` gives, printing to `out` and `err`."""
     if args.top_k < 1:
         raise GraftzooError(f"--top-k must be at least 1, got {args.top_k}")
     if bool(args.files) == bool(args.csv):
         raise GraftzooError("give the items to predict: image files or folders, or --csv ROWS.csv (not both)")
     files = [] if args.csv else expand_files(args.files)
-    model = load_head(args.ref)
+    model = load(args.ref)
     if args.csv:
-        return _predict_rows(model, read_csv_rows(args.csv), args.top_k, args.json)
+        return _predict_rows(model, read_csv_rows(args.csv), args.top_k, args.json, out)
     rows = predict_files(model, files, args.top_k)
     failed = [row for row in rows if "error" in row]
     if args.json:
-        print(json.dumps(rows, indent=1))
+        print(json.dumps(rows, indent=1), file=out)
     for row in rows:
         if "error" in row:
-            print(f"error: {row['error']}", file=sys.stderr)
+            print(f"error: {row['error']}", file=err)
         elif not args.json:
             guesses = ", ".join(f"{g['label']} ({g['prob']:.3f})" for g in row["top_k"])
-            print(f"{row['file']}: {guesses}")
+            print(f"{row['file']}: {guesses}", file=out)
     if failed:
-        print(f"{len(failed)} of {len(rows)} files could not be read", file=sys.stderr)
+        print(f"{len(failed)} of {len(rows)} files could not be read", file=err)
     return 0 if not failed else 2 if len(failed) == len(rows) else 1
 
 
@@ -150,20 +167,20 @@ def read_csv_rows(path: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _predict_rows(model: Any, rows: list[dict[str, Any]], k: int, as_json: bool) -> int:
+def _predict_rows(model: Any, rows: list[dict[str, Any]], k: int, as_json: bool, out: TextIO) -> int:
     """`predict --csv`: one decoded label (and the top-k outputs) per row."""
     from graftzoo.artifacts.predict import top_k
 
-    out = []
+    found = []
     for start in range(0, len(rows), BATCH):
         labels, probs = model.predict(rows[start:start + BATCH])
-        out += [{"row": start + i, "label": label, "top_k": [{"label": lab, "prob": p} for lab, p in top_k(row, model.vocab, k)]}
+        found += [{"row": start + i, "label": label, "top_k": [{"label": lab, "prob": p} for lab, p in top_k(row, model.vocab, k)]}
                 for i, (label, row) in enumerate(zip(labels, probs))]
     if as_json:
-        print(json.dumps(out, indent=1))
+        print(json.dumps(found, indent=1), file=out)
         return 0
-    for row in out:
-        print(f"row {row['row']}: {row['label']}")
+    for row in found:
+        print(f"row {row['row']}: {row['label']}", file=out)
     return 0
 
 
