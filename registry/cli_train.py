@@ -4,7 +4,8 @@ The config has five tables; every key is checked and a wrong one is named with t
 
     [data]    kind = a registered data section (`graftzoo list --kind data`), then that section's keys
     [model]   arch, weights ("default", a reference, or "none"), head, head_kwargs, body_kwargs, cut
-    [recipe]  method ("fine_tune", "fit_one_cycle", "fit"), epochs, lr, freeze_epochs, lr_find
+    [recipe]  method ("fine_tune", "fit_one_cycle", "fit"), epochs, lr, freeze_epochs, lr_find,
+              adapters (fine_tune only: a [recipe.adapters] table of LoRA settings, r, alpha, dropout, target_modules)
     [train]   bs (per process), seed, precision ("fp32", "bf16", "fp16"), sync_bn, channels_last
     [output]  folder, push (a repo id), hub ("local", "hf")
 
@@ -28,7 +29,7 @@ __all__ = ["DEFAULTS", "add_train_command", "cmd_train", "load_config"]
 DEFAULTS: dict[str, dict[str, Any]] = {
     "data": {},
     "model": {"weights": "default", "head": "classify", "head_kwargs": {}, "body_kwargs": {}, "cut": None},
-    "recipe": {"method": "fine_tune", "epochs": 1, "lr": 2e-3, "freeze_epochs": 1, "lr_find": False},
+    "recipe": {"method": "fine_tune", "epochs": 1, "lr": 2e-3, "freeze_epochs": 1, "lr_find": False, "adapters": None},
     "train": {"bs": 64, "seed": 0, "precision": "fp32", "sync_bn": False, "channels_last": False},
     "output": {"folder": "graftzoo_train", "push": None, "hub": "local"},
 }
@@ -40,7 +41,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
 TYPES: dict[str, tuple[type, ...]] = {
     "model.arch": (str,), "model.weights": (str, bool), "model.head": (str,), "model.head_kwargs": (dict,), "model.body_kwargs": (dict,),
     "model.cut": (int, str), "recipe.epochs": (int,), "recipe.lr": (float, int), "recipe.freeze_epochs": (int,),
-    "recipe.lr_find": (bool,), "train.bs": (int,), "train.seed": (int,), "train.sync_bn": (bool,),
+    "recipe.lr_find": (bool,), "recipe.adapters": (dict,), "train.bs": (int,), "train.seed": (int,), "train.sync_bn": (bool,),
     "train.channels_last": (bool,), "output.folder": (str,), "output.push": (str,),
 }
 SHORTCUTS = {"arch": "model.arch", "epochs": "recipe.epochs", "lr": "recipe.lr", "bs": "train.bs", "out": "output.folder"}
@@ -94,6 +95,9 @@ def load_config(path: str | Path | None, overrides: list[str] = ()) -> dict[str,
         raise ConfigError("data.kind is missing: name a registered data section (see `graftzoo list --kind data`), e.g. vision/image_folder.")
     if "arch" not in config["model"]:
         raise ConfigError("model.arch is missing: name an arch (see `graftzoo list`), e.g. timm/resnet18.")
+    if config["recipe"]["adapters"] is not None and config["recipe"]["method"] != "fine_tune":
+        raise ConfigError(f"recipe.adapters needs recipe.method = 'fine_tune' (it trains the adapters once the body is "
+                          f"unfrozen), got {config['recipe']['method']!r}.")
     return config
 
 
@@ -113,6 +117,25 @@ def _check_key(key: str, value: Any) -> None:
         raise ConfigError(f"{key} = {value!r} is out of range (epochs and bs at least 1, freeze_epochs at least 0).")
     if key == "recipe.lr" and not value > 0:
         raise ConfigError(f"recipe.lr = {value!r}: the learning rate must be positive.")
+    if key == "recipe.adapters":
+        lora_settings(value)
+
+
+def lora_settings(table: dict[str, Any]) -> Any:
+    """The `LoRA` a `[recipe.adapters]` table describes (its keys are LoRA's fields), or a ConfigError naming the key."""
+    from dataclasses import fields
+
+    from graftzoo.adapters.lora import LoRA
+
+    allowed = [f.name for f in fields(LoRA)]
+    unknown = sorted(set(table) - set(allowed))
+    if unknown:
+        raise ConfigError(f"recipe.adapters.{unknown[0]} is not a LoRA setting; allowed keys of [recipe.adapters]: {allowed}.")
+    values = {k: tuple(v) if k == "target_modules" and isinstance(v, list) else v for k, v in table.items()}
+    try:
+        return LoRA(**values)
+    except ConfigError as exc:
+        raise ConfigError(f"[recipe.adapters]: {exc}") from exc
 
 
 def _weights(value: str | bool) -> str | None:
@@ -175,7 +198,8 @@ def train(config: dict[str, dict[str, Any]]) -> int:
             print(f"lr_find: valley at {lr:.3g}")
     with learn.distributed(sync_bn=opts["sync_bn"]) if ddp.is_active() else contextlib.nullcontext():
         if recipe["method"] == "fine_tune":
-            learn.fine_tune(recipe["epochs"], base_lr=lr, freeze_epochs=recipe["freeze_epochs"])
+            adapters = None if recipe["adapters"] is None else lora_settings(recipe["adapters"])
+            learn.fine_tune(recipe["epochs"], base_lr=lr, freeze_epochs=recipe["freeze_epochs"], adapters=adapters)
         elif recipe["method"] == "fit_one_cycle":
             learn.fit_one_cycle(recipe["epochs"], lr)
         else:

@@ -7,7 +7,7 @@ from typing import Any
 
 from graftzoo.artifacts.integrity import check_artifact
 from graftzoo.artifacts.locate import located
-from graftzoo.artifacts.model_card import base_model, human_size
+from graftzoo.artifacts.model_card import base_model, fine_tuning_kind, human_size
 
 MAX_CLASSES = 20
 
@@ -32,6 +32,7 @@ def describe_artifact(ref: str | os.PathLike[str]) -> dict[str, Any]:
         "base_model": base_model(config["body_weights"], config["arch"]),
         "body_fingerprint": config["body_fingerprint"],
         "body": (config.get("training") or {}).get("body") or f"{len(config['body_tensors'])} body tensors stored",
+        "fine_tuning": fine_tuning_kind(config),
         "inputs": config["inputs"],
         "preprocessor": config["preprocessor"]["kind"],
         **{f"preprocessor.{k}": v for k, v in config["preprocessor"]["state"].items()},

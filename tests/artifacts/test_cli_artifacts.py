@@ -34,7 +34,7 @@ def test_push_pull_info_predict(saved: Path, home: Path, tmp_path: Path, capsys:
     info = json.loads(capsys.readouterr().out)
     assert info["kind"] == "saved head" and info["arch"] == "vision/xresnet18" and info["head"] == "vision/classify"
     assert info["classes"] == ["cat", "dog", "fish"] and info["metrics"] == {"accuracy": 0.75}
-    assert info["body"].startswith("frozen except its normalization layers")
+    assert info["body"].startswith("frozen except its normalization layers") and info["fine_tuning"].startswith("none: ")
     assert main(["info", str(saved)]) == 0
     text = capsys.readouterr().out
     assert "vision/xresnet18" in text and "accuracy=0.75" in text

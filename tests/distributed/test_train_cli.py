@@ -69,6 +69,9 @@ def write_config(tmp_path: Path, images: Path, out: Path, extra: str = "") -> Pa
         (["recipe.epochs=0"], "recipe.epochs = 0 is out of range"),
         (["train.bs=\"four\""], "train.bs = 'four': expected int"),
         (["recipe"], "--set 'recipe': write TABLE.KEY=VALUE"),
+        (["recipe.adapters={rank=2}"], "recipe.adapters.rank is not a LoRA setting; allowed keys of \\[recipe.adapters\\]: \\['r', 'alpha'"),
+        (["recipe.adapters={r=0}"], "\\[recipe.adapters\\]: bad LoRA settings: 'r' \\(the rank\\) must be an integer from 1"),
+        (["recipe.adapters={r=2}", "recipe.method=fit"], "recipe.adapters needs recipe.method = 'fine_tune'"),
     ],
 )
 def test_bad_config_names_the_key_and_the_allowed_values(tmp_path: Path, image_folder: Path, overrides: list[str], message: str) -> None:
@@ -110,6 +113,29 @@ def test_train_in_one_process_then_push(
     assert summary["world_size"] == 1 and summary["metric_names"] == ["train_loss", "valid_loss", "accuracy"]
     assert _top_label(out / "head", image_folder / "valid" / "red" / "red_0.png", capsys) == "red"
     assert _top_label("me/colours", image_folder / "valid" / "blue" / "blue_0.png", capsys) == "blue"
+
+
+def test_train_with_lora_adapters_from_the_config(tmp_path: Path, image_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import torch
+    from safetensors.torch import save_file
+
+    import graftzoo
+    from graftzoo.imports import import_attr
+
+    spec = graftzoo.get_arch("timm/test_convnext")  # source weights, so that the head stores only what training changed
+    torch.manual_seed(0)
+    save_file(import_attr(spec.factory)(**spec.factory_kwargs).state_dict(), str(tmp_path / "body.safetensors"))
+    out = tmp_path / "out"
+    adapters = '\n[recipe.adapters]\nr = 2\ntarget_modules = ["model.stages.1.blocks.*.mlp.fc1"]\n'
+    weights = f'model.weights="{(tmp_path / "body.safetensors").as_uri()}"'
+    assert main(["train", str(write_config(tmp_path, image_folder, out, adapters)), "--set", weights, "--set", "recipe.freeze_epochs=0"]) == 0
+    saved = json.loads((out / "head" / "graftzoo.json").read_text())
+    assert saved["adapters"]["r"] == 2 and saved["adapters"]["target_modules"] == [f"model.stages.1.blocks.{i}.mlp.fc1" for i in (0, 1)]
+    assert any("lora_A" in name for name in saved["body_tensors"])
+    assert not any(name.endswith("mlp.fc1.weight") or name.endswith("fc1.base_layer.weight") for name in saved["body_tensors"])
+    assert _top_label(out / "head", image_folder / "valid" / "red" / "red_0.png", capsys) in ("red", "blue")
+    assert main(["info", str(out / "head"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["fine_tuning"].startswith("LoRA adapters (rank 2, alpha 4, on 2 layers")
 
 
 @pytest.mark.slow
