@@ -131,7 +131,7 @@ def lora_settings(table: dict[str, Any]) -> Any:
     unknown = sorted(set(table) - set(allowed))
     if unknown:
         raise ConfigError(f"recipe.adapters.{unknown[0]} is not a LoRA setting; allowed keys of [recipe.adapters]: {allowed}.")
-    values = {k: tuple(v) if k == "target_modules" and isinstance(v, list) else v for k, v in table.items()}
+    values: dict[str, Any] = {k: tuple(v) if k == "target_modules" and isinstance(v, list) else v for k, v in table.items()}
     try:
         return LoRA(**values)
     except ConfigError as exc:
