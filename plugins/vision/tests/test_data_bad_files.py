@@ -69,3 +69,45 @@ def test_a_png_missing_only_its_end_chunk_still_counts_as_readable(tmp_path: Pat
     path.write_bytes(_png_bytes(1)[:-12])  # IEND dropped: PIL's verify complains, decoding works
     Image.open(path).load()
     assert find_bad_images([path]) == []
+
+
+def _pairs(root: Path, n: int = 6) -> list[Path]:
+    """`n` images with their masks (`masks/<stem>.png`), 20x20."""
+    (root / "masks").mkdir()
+    files = []
+    for i in range(n):
+        Image.fromarray(fashion_like(seed=i)).save(root / f"{i}.png")
+        Image.new("L", (28, 28), i % 2).save(root / "masks" / f"{i}.png")
+        files.append(root / f"{i}.png")
+    return files
+
+
+def test_segmentation_lists_broken_images_and_masks_and_skip_bad_drops_their_pairs(tmp_path: Path) -> None:
+    from graftzoo_vision import SegmentationDataLoaders
+
+    files = _pairs(tmp_path)
+    (tmp_path / "1.png").write_bytes(_png_bytes(1)[:60])
+    (tmp_path / "masks" / "4.png").write_bytes(b"not a mask")
+    mask_of = lambda p: tmp_path / "masks" / p.name  # noqa: E731
+    with pytest.raises(BadImageError) as err:
+        SegmentationDataLoaders.from_label_func(tmp_path, files, mask_of, codes=["a", "b"], seed=0, size=16)
+    assert sorted(p for p, _ in err.value.files) == [tmp_path / "1.png", tmp_path / "masks" / "4.png"]
+    assert str(err.value).startswith("2 of 12 image files cannot be read:")
+    with pytest.warns(UserWarning, match="2 of 12 image files cannot be read"):
+        dls = SegmentationDataLoaders.from_label_func(tmp_path, files, mask_of, codes=["a", "b"], seed=0, size=16,
+                                                      valid_pct=0.25, skip_bad=True)
+    kept = [*dls.train_ds.items, *dls.valid_ds.items]
+    assert sorted(Path(p).name for p in kept) == ["0.png", "2.png", "3.png", "5.png"]
+
+
+def test_siamese_lists_broken_images(folder_with_broken_files: tuple[Path, list[Path]]) -> None:
+    from graftzoo_vision import SiameseDataLoaders
+
+    root, broken = folder_with_broken_files
+    with pytest.raises(BadImageError) as err:
+        SiameseDataLoaders.from_label_func(root, None, lambda p: p.parent.name, seed=0, size=32)
+    assert sorted(p for p, _ in err.value.files) == broken
+    with pytest.warns(UserWarning, match="4 of 16"):
+        dls = SiameseDataLoaders.from_label_func(root, None, lambda p: p.parent.name, seed=0, size=32, bs=4,
+                                                 valid_pct=0.5, skip_bad=True)
+    assert len(dls.train_ds) + len(dls.valid_ds) == 12

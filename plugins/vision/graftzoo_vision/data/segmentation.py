@@ -25,6 +25,7 @@ from torchvision.transforms.v2 import functional as F
 from graftzoo_vision.data.batched import BatchedLoaders
 from graftzoo_vision.data.augment import Augment
 from graftzoo_vision.data.batch_tfms import BatchTransform
+from graftzoo_vision.data.checks import check_image_files
 from graftzoo_vision.data.collate import collate_items
 from graftzoo_vision.data.errors import ConfigError, DataError
 from graftzoo_vision.data.files import resolve_files
@@ -189,14 +190,23 @@ class SegmentationDataLoaders(BatchedLoaders):
     def from_label_func(cls, path: str | Path, fnames: Iterable[str | Path] | None, label_func: Callable[[Path], Any],
                         codes: Sequence[str] | None = None, valid_pct: float = 0.2, seed: int | None = None,
                         size: int | Sequence[int] | None = 224, bs: int = 16, augment: bool | Augment | None = True,
-                        **options: Any) -> SegmentationDataLoaders:
+                        skip_bad: bool = False, **options: Any) -> SegmentationDataLoaders:
         """Images under `path` (or `fnames`), each mask at `label_func(image_path)`; `codes` None names the
-        classes "0".."n-1" after the largest index found in the masks."""
+        classes "0".."n-1" after the largest index found in the masks.
+
+        Images and masks that cannot be read are found in one pass first: an error listing them all,
+        or with `skip_bad=True` a warning, and their pairs are left out."""
         files = resolve_files(path, fnames)
         masks = [Path(label_func(f)) for f in files]
         missing = [str(m) for m in masks if not m.is_file()]
         if missing:
             raise DataError(f"{len(missing)} mask file(s) do not exist, e.g. {missing[:3]}; fix label_func.")
+        bad = check_image_files(files, masks, skip_bad)
+        if bad:
+            keep = [i for i, (f, m) in enumerate(zip(files, masks)) if Path(f) not in bad and m not in bad]
+            if not keep:
+                raise DataError("no readable image and mask pair is left after leaving out the broken files.")
+            files, masks = [files[i] for i in keep], [masks[i] for i in keep]
         codes = _codes(codes, lambda: max(int(open_mask(m).max()) for m in masks))
         seed = resolve_seed(seed)
         train_idx, valid_idx = random_split(len(files), valid_pct, seed)

@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler, get_worker_info
 from graftzoo_vision.data.batched import BatchedLoaders
 from graftzoo_vision.data.augment import Augment
 from graftzoo_vision.data.batch_tfms import BatchTransform
+from graftzoo_vision.data.checks import without_bad_files
 from graftzoo_vision.data.collate import collate_items
 from graftzoo_vision.data.errors import ConfigError, DataError
 from graftzoo_vision.data.items import ImageItem, ItemTransform, check_mode, detect_mode
@@ -92,14 +93,17 @@ class SiameseDataLoaders(BatchedLoaders):
 
     `classes` names the items' classes; `vocab` is ["different", "same"], the pair targets. Build it
     with `from_name_re`, `from_label_func` or `from_tensors`; `**options` are this class's keywords:
-    `presize`, `augment`, `num_workers`, `convert_mode` ("RGB"/"L"), `n_in` (3/1).
+    `presize`, `augment`, `num_workers`, `convert_mode` ("RGB"/"L"), `n_in` (3/1), and `skip_bad`
+    (image files that cannot be read are an error listing them all, found in one pass before
+    training; True leaves them out with a warning).
     """
 
     def __init__(self, split: LabeledSplit, *, seed: int, size: int | None = 224, presize: int | None = None,
                  augment: bool | Augment | None = True, bs: int = 64, num_workers: int = 0,
-                 convert_mode: str | None = None, n_in: int | None = None) -> None:
+                 convert_mode: str | None = None, n_in: int | None = None, skip_bad: bool = False) -> None:
         if bs < 1:
             raise ConfigError(f"bs must be at least 1, got {bs}.")
+        split = without_bad_files(split, skip_bad)
         self.seed, self.size, self.bs, self.num_workers = seed, size, bs, num_workers
         self.presize = resolve_presize(size, presize)
         self.classes: list[str] = list(split.vocab or [])
