@@ -18,6 +18,7 @@ _LAZY = {
     "create_head": "graftzoo_vision.classify_head",
     "AdaptiveConcatPool2d": "graftzoo_vision.layers",
     "ClassificationInterpretation": "graftzoo_vision.interpret",
+    "Interpretation": "graftzoo_vision.interpret",
     "grad_cam": "graftzoo_vision.cam",
     "class_activation_map": "graftzoo_vision.cam",
     "plot_cam": "graftzoo_vision.cam",

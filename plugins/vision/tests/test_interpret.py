@@ -200,3 +200,33 @@ def test_real_learner_end_to_end(tmp_path: Path) -> None:
     assert torch.allclose(interp._images([0]), dls.denormalize(xs[0][:1]), atol=1e-5)
     assert _is_png(interp.plot_top_losses(4, tmp_path / "top.png"))
     assert _is_png(interp.plot_confusion_matrix(tmp_path / "cm.png"))
+
+
+def test_interpretation_of_multilabel_and_regression_learners(tmp_path: Path) -> None:
+    from graftzoo_vision import ImageDataLoaders, Interpretation, vision_learner
+
+    torch.manual_seed(0)
+    images = torch.randint(0, 256, (12, 3, 32, 32), dtype=torch.uint8)
+    tags = torch.tensor([[i % 2, (i // 2) % 2, 1 - i % 2] for i in range(12)], dtype=torch.float32)
+    dls = ImageDataLoaders.from_tensors(images, tags, vocab=["dots", "frame", "stripes"], valid_pct=0.5, seed=0, bs=4,
+                                        augment=False, device="cpu")
+    learn = vision_learner(dls, "timm/test_convnext", weights=None, quiet=True)
+    interp = Interpretation.from_learner(learn)
+    probs, targets = learn.get_preds()
+    per_item = F.binary_cross_entropy(probs, targets, reduction="none").mean(dim=1)
+    assert torch.allclose(interp.losses, per_item, atol=1e-4) and torch.equal(interp.decoded, probs > 0.5)
+    worst = int(interp.top_losses(1)[1][0])
+    assert interp.label(interp.targets[worst]) == (";".join(t for t, on in zip(dls.vocab, targets[worst]) if on) or "-")
+    assert interp.label(interp.decoded[worst]) == (";".join(t for t, p in zip(dls.vocab, probs[worst]) if p > 0.5) or "-")
+    assert _is_png(interp.plot_top_losses(4, tmp_path / "tags.png"))
+    with pytest.raises(ConfigError, match="use Interpretation.from_learner"):
+        ClassificationInterpretation.from_learner(learn)
+
+    values = torch.linspace(0.0, 1.0, 12)
+    reg = vision_learner(ImageDataLoaders.from_tensors(images, values, valid_pct=0.5, seed=0, bs=4, augment=False,
+                                                       device="cpu"), "timm/test_convnext", weights=None, quiet=True)
+    interp = Interpretation.from_learner(reg)
+    preds, targets = reg.get_preds()
+    assert torch.allclose(interp.losses, ((preds - targets) ** 2).reshape(len(preds), -1).mean(dim=1), atol=1e-5)
+    assert interp.label(interp.decoded[0]) == f"{float(preds[0].reshape(-1)[0]):.3g}"
+    assert _is_png(interp.plot_top_losses(3, tmp_path / "values.png"))
