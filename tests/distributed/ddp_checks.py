@@ -171,7 +171,10 @@ def checks(out: Path) -> dict[str, Any]:
     # 7. metric states reduced directly: rank 0 holds 7 samples, rank 1 holds 4 (or none)
     res["metric_reduce"] = metric_reduce()
 
-    # 8. clean refusals
+    # 8. gradient accumulation: batches of 2 per rank accumulated to 4, against one process at batch 8
+    res["accumulated"] = accumulated(out, bs=2, n_acc=4)
+
+    # 9. clean refusals
     try:
         with solo.distributed(sync_bn=True):
             solo.fit(1)
@@ -238,6 +241,40 @@ def same_batch_losses(out: Path, bs: int) -> list[float]:
     return learn.recorder.raw_losses
 
 
+class GradSyncProbe(Callback):
+    """After each backward: are the gradients the same on every rank (all-reduced) or still local? And the steps."""
+
+    def __init__(self) -> None:
+        self.synced: list[bool] = []
+        self.steps = 0
+
+    def after_backward(self) -> None:
+        if self.learn.wrapped_model is None:
+            return
+        import torch.distributed as dist
+
+        grad = torch.cat([p.grad.reshape(-1) for p in self.learn.model.parameters() if p.grad is not None])
+        everyone = [torch.empty_like(grad) for _ in range(dist.get_world_size())]
+        dist.all_gather(everyone, grad)
+        self.synced.append(all(torch.equal(everyone[0], g) for g in everyone[1:]))
+
+    def after_step(self) -> None:
+        self.steps += 1
+
+
+def accumulated(out: Path, bs: int, n_acc: int | None = None) -> dict[str, Any]:
+    """Weights after one epoch of SGD (no BatchNorm, no shuffling), with GradientAccumulation when `n_acc`."""
+    from graftzoo.learner import GradientAccumulation
+
+    probe = GradSyncProbe()
+    cbs = [probe] + ([GradientAccumulation(n_acc)] if n_acc else [])
+    torch.manual_seed(0)
+    learn = learner(data(bs=bs, shuffle=False), Net(bn=False), out / "shared", opt_func=torch.optim.SGD, cbs=cbs)
+    with contextlib.redirect_stdout(io.StringIO()):
+        learn.fit(1, lr=0.1)
+    return {"state": state(learn.model), "synced": probe.synced, "steps": probe.steps}
+
+
 class FailOnRank1(Callback):
     def after_batch(self) -> None:
         if ddp.rank() == 1 and self.learn.train_iter == 2:
@@ -249,7 +286,7 @@ def main() -> None:
     ddp.init_from_env()
     res: dict[str, Any]
     if mode == "single":
-        res = {"same_batch_losses": same_batch_losses(out, bs=8)}
+        res = {"same_batch_losses": same_batch_losses(out, bs=8), "accumulated": accumulated(out, bs=8)}
     elif mode == "fail":
         learn = learner(data(bs=4, shuffle=True), Net(), out / "shared", cbs=[FailOnRank1()])
         learn.fit(50, lr=1e-3)

@@ -61,6 +61,16 @@ def test_losses_match_one_process_at_same_global_batch(ranks: Any) -> None:
     assert r0["rank_losses"] == r1["rank_losses"]  # the recorder holds the average over ranks
 
 
+def test_gradient_accumulation_reduces_once_per_step_and_equals_one_process(ranks: Any) -> None:
+    r0, r1, single = ranks
+    acc = r0["accumulated"]
+    assert acc["steps"] == 4  # 8 batches of 2 per rank, accumulated to 4 samples per rank
+    assert acc["synced"] == [False, True] * 4  # the batches that do not step keep their gradients local (no_sync)
+    assert acc["state"] == r1["accumulated"]["state"]
+    for name, values in single["accumulated"]["state"].items():  # one process, batches of 8: the same SGD steps
+        assert acc["state"][name] == pytest.approx(values, abs=1e-6), name
+
+
 def test_only_rank0_prints_and_writes(ranks: Any) -> None:
     r0, r1, _ = ranks
     assert r0["printed"].startswith("epoch") and r1["printed"] == ""
