@@ -3,7 +3,8 @@
 Required: `train` and `valid` (iterables of batches `(inputs..., target)`; `valid` may be None).
 Optional, read only through `dls_attr` so the list below is the whole contract:
 `vocab` (class names), `preprocessor` (a `graftzoo.Preprocessor`: raw items -> inputs, saved with
-the head), `batch_transform(batch, train)` (a batch step on the device), `encode_item(item)`
+the head), `batch_transform(batch, train)` (a batch step on the device; it may take `gen=`, a CPU
+torch.Generator its random augmentation then draws from, which `tta` uses), `encode_item(item)`
 (legacy: one raw item -> inputs; `preprocessor` is preferred), `c` (number of outputs),
 `n_in` (image channels), `size` (the input size), `stats` (normalization), `denormalize(x)`,
 `test_dl(items)`, `show_results(learn, **kwargs)` (draws inputs with targets and predictions).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -19,22 +20,29 @@ __all__ = ["TrainAugmented", "tta"]
 
 
 class TrainAugmented:
-    """A view of `dls` whose `batch_transform` always applies the training (augmenting) transform."""
+    """A view of `dls` whose `batch_transform` always applies the training (augmenting) transform.
 
-    def __init__(self, dls: Any) -> None:
+    When the data's `batch_transform` takes a `gen` (a torch.Generator to draw from), the draws come
+    from `gen`, so the loaders' own seeded stream, and the training that follows, is left alone.
+    """
+
+    def __init__(self, dls: Any, gen: torch.Generator | None = None) -> None:
         self.dls = dls
+        self.gen = gen if gen is not None and "gen" in inspect.signature(dls.batch_transform).parameters else None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.__dict__["dls"], name)
 
     def batch_transform(self, batch: Sequence[Any], train: bool) -> Sequence[Any]:
-        return self.dls.batch_transform(batch, True)
+        if self.gen is None:
+            return self.dls.batch_transform(batch, True)
+        return self.dls.batch_transform(batch, True, gen=self.gen)
 
 
 @contextmanager
-def _augmenting(learn: Learner) -> Iterator[None]:
+def _augmenting(learn: Learner, seed: int) -> Iterator[None]:
     dls = learn.dls
-    learn.dls = TrainAugmented(dls)
+    learn.dls = TrainAugmented(dls, torch.Generator().manual_seed(seed))
     try:
         yield
     finally:
@@ -42,7 +50,7 @@ def _augmenting(learn: Learner) -> Iterator[None]:
 
 
 def tta(
-    self: Learner, dl: Any = None, n: int = 4, beta: float | None = 0.25, use_max: bool = False,
+    self: Learner, dl: Any = None, n: int = 4, beta: float | None = 0.25, use_max: bool = False, seed: int = 0,
 ) -> tuple[Any, Tensor]:
     """`(preds, targets)` with test-time augmentation over `dl` (default: the validation set; it must not shuffle).
 
@@ -51,7 +59,9 @@ def tta(
     lighting) are averaged (`use_max`: their element-wise max) into `aug`, then blended with the
     plain predictions: `torch.lerp(aug, plain, beta)` = `(1 - beta) * aug + beta * plain`;
     `use_max` gives `max(aug, plain)`; `beta=None` gives `((aug, plain), targets)`.
-    Vision items are presized to the validation size, so the crops come from that square.
+    Vision items are presized to the validation size, so the crops come from that square. The
+    augmentations are drawn from a stream seeded with `seed` when the data's `batch_transform`
+    takes a `gen`: the same call gives the same result, and the training stream is left alone.
     """
     if dls_attr(self.dls, "batch_transform") is None:
         raise ConfigError(
@@ -62,7 +72,7 @@ def tta(
         raise ConfigError(f"tta: n is the number of augmented passes and must be at least 1, got {n}.")
     if dl is None:
         dl = dls_attr(self.dls, "valid")
-    with _augmenting(self):
+    with _augmenting(self, seed):
         runs = [self.get_preds(dl=dl) for _ in range(n)]
     preds, targs = self.get_preds(dl=dl)
     if not all(_same(t, targs) for _, t in runs):

@@ -81,3 +81,28 @@ def test_tta_refuses_targets_that_the_augmentation_moves(make_learner):
     learn = make_learner(dls=MovingTargets(), model=nn.Linear(4, 3), loss_func=nn.CrossEntropyLoss())
     with pytest.raises(ConfigError, match="changed the targets"):
         learn.tta(n=1)
+
+
+class NoisyData(ShiftingData):
+    """The training transform adds uniform noise from its own seeded stream, or from `gen` when given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stream = torch.Generator().manual_seed(1)
+
+    def batch_transform(self, batch, train, gen=None):
+        x, y = batch
+        if not train:
+            return x, y
+        return x + torch.rand(x.shape, generator=gen if gen is not None else self.stream), y
+
+
+def test_tta_draws_from_its_own_seeded_stream_and_leaves_the_datas_alone(make_learner):
+    torch.manual_seed(0)
+    learn = make_learner(dls=NoisyData(), model=nn.Linear(4, 3), loss_func=nn.CrossEntropyLoss())
+    before = learn.dls.stream.get_state()
+    first, _ = learn.tta(n=2)
+    assert torch.equal(learn.dls.stream.get_state(), before)  # training's augmentation stream did not move
+    again, _ = learn.tta(n=2)
+    other, _ = learn.tta(n=2, seed=1)
+    assert torch.equal(first, again) and not torch.equal(first, other)
