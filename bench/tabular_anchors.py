@@ -63,14 +63,16 @@ def fastai_epoch(df: pd.DataFrame, n_train: int, bs: int, epochs: int = 1, lr: f
     return timer.wall, timer.cpu, learn
 
 
-def fastai_accuracy(df: pd.DataFrame, n_train: int, epochs: int) -> float:
-    torch.manual_seed(0)
+def fastai_accuracy(df: pd.DataFrame, n_train: int, epochs: int, seed: int = 0) -> float:
+    from fastai.torch_core import set_seed
+
+    set_seed(seed)  # python's, numpy's and torch's generators: fastai's loaders shuffle with python's
     _, _, learn = fastai_epoch(df, n_train, 256, epochs=epochs)
     with learn.no_bar():
         return float(learn.validate()[1])
 
 
-def lightgbm_accuracy(df: pd.DataFrame, n_train: int) -> float | None:
+def lightgbm_accuracy(df: pd.DataFrame, n_train: int, seed: int = 0) -> float | None:
     try:
         import lightgbm
     except ImportError:
@@ -79,6 +81,6 @@ def lightgbm_accuracy(df: pd.DataFrame, n_train: int) -> float | None:
     for name in CAT_NAMES:
         x[name] = x[name].astype("category")
     y = (df[Y] == ">50K").astype(int)
-    model = lightgbm.LGBMClassifier(verbose=-1, random_state=0)
+    model = lightgbm.LGBMClassifier(verbose=-1, random_state=seed)
     model.fit(x.iloc[:n_train], y.iloc[:n_train])
     return float((model.predict(x.iloc[n_train:]) == y.iloc[n_train:].to_numpy()).mean())
