@@ -41,8 +41,9 @@ def inject(body: Body, lora: LoRA) -> LoRA:
     """Wrap the body's target layers with LoRA (in place); return the settings with the exact layer names.
 
     The adapters start as a no-op (peft initialises `lora_B` to zeros), so the body's outputs are
-    unchanged until training; they do not advance torch's RNG. Afterwards only adapters and BatchNorm
-    layers are trainable in the body.
+    unchanged until training; they do not advance torch's RNG. Afterwards only the adapters (and
+    BatchNorm, as `lora.batch_norm` says) are trainable in the body; unless `batch_norm` is `train`,
+    the body keeps its BatchNorm layers in eval mode (`Body.keep_bn_statistics`).
     """
     if has_adapters(body):
         raise ConfigError(f"the {body.arch} body already has adapters; merge() them first or start from a fresh model")
@@ -58,7 +59,9 @@ def inject(body: Body, lora: LoRA) -> LoRA:
             peft.inject_adapter_in_model(config, body.net)
     except (ValueError, TypeError, RuntimeError) as exc:
         raise ConfigError(f"peft cannot put LoRA adapters on the {body.arch} body's layers {names[:5]}: {exc}") from exc
-    mark_trainable(body)
+    mark_trainable(body, lora.batch_norm)
+    body.keep_bn_statistics = lora.batch_norm != "train"
+    body.train(body.training)
     return lora.with_targets(names)
 
 
