@@ -15,10 +15,11 @@ MAX_TARGETS = 10**4
 MODULE_PATTERN = re.compile(r"^[A-Za-z0-9_.*?\[\]-]{1,300}$")
 """A module name or glob (`model.blocks.5.*.conv_pw`): dotted names, `*`, `?`, `[...]`; never code."""
 KEYS = ("kind", "r", "alpha", "dropout", "target_modules", "batch_norm")
-BATCH_NORM_MODES = ("frozen", "affine", "train")
+BATCH_NORM_MODES = ("auto", "affine", "frozen", "train")
 """What adapter training does to the body's BatchNorm layers: nothing (`frozen`: running statistics and
 affine parameters stay the source's), train the affine parameters only (`affine`: the layers run in
-eval mode, so the statistics stay), or train both (`train`: as frozen training with `train_bn`)."""
+eval mode, so the statistics stay), or train both (`train`: as frozen training with `train_bn`).
+`auto` is resolved when the adapters are added (graftzoo.adapters.peft_layers.resolve_batch_norm)."""
 LEGACY_BATCH_NORM = "train"
 """What adapter JSON without `batch_norm` (saved before the setting existed) meant."""
 
@@ -32,17 +33,19 @@ class LoRA:
     or glob patterns relative to the body's network (`body.net`); None takes the arch's manifest
     default (`lora_targets`), else every convolution and linear layer of the body's last group.
     `batch_norm` says what happens to the body's BatchNorm layers (one of BATCH_NORM_MODES):
-    `affine` (default) trains their affine parameters and keeps their running statistics as the
-    source weights have them (the layers run in eval mode); `frozen` keeps them whole; `train`
-    trains both, as frozen training does. The defaults (rank 4, `affine`) keep EfficientNet-Lite0's
-    saved head under 5 % of the model's bytes (docs/benchmarks-peft.md).
+    `affine` trains their affine parameters and keeps their running statistics as the source
+    weights have them (the layers run in eval mode); `frozen` keeps them whole; `train` trains
+    both, as frozen training does; `auto` (default) is `affine`, unless the body's statistics were
+    never estimated (every running mean 0 and variance 1: random source weights), then `train`.
+    The defaults (rank 4, `auto`) keep EfficientNet-Lite0's saved head under 5 % of the model's
+    bytes (docs/benchmarks-peft.md).
     """
 
     r: int = 4
     alpha: float | None = None
     dropout: float = 0.0
     target_modules: tuple[str, ...] | None = None
-    batch_norm: str = "affine"
+    batch_norm: str = "auto"
 
     def __post_init__(self) -> None:
         problem = check_adapters(self.to_json())

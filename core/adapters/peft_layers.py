@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from graftzoo.adapters.lora import LoRA
 from graftzoo.adapters.targets import resolve_targets
@@ -59,10 +61,21 @@ def inject(body: Body, lora: LoRA) -> LoRA:
             peft.inject_adapter_in_model(config, body.net)
     except (ValueError, TypeError, RuntimeError) as exc:
         raise ConfigError(f"peft cannot put LoRA adapters on the {body.arch} body's layers {names[:5]}: {exc}") from exc
+    lora = replace(lora, batch_norm=resolve_batch_norm(body.net, lora.batch_norm))
     mark_trainable(body, lora.batch_norm)
     body.keep_bn_statistics = lora.batch_norm != "train"
     body.train(body.training)
     return lora.with_targets(names)
+
+
+def resolve_batch_norm(net: nn.Module, mode: str) -> str:
+    """`mode`, with `auto` resolved: `train` when no BatchNorm of `net` ever estimated its statistics
+    (every running mean exactly 0 and variance exactly 1, as initialised: nothing worth keeping), else `affine`."""
+    if mode != "auto":
+        return mode
+    norms = [m for m in net.modules() if isinstance(m, _BatchNorm) and m.running_mean is not None and m.running_var is not None]
+    untouched = bool(norms) and all(not m.running_mean.any() and bool((m.running_var == 1).all()) for m in norms)
+    return "train" if untouched else "affine"
 
 
 def apply_adapters(body: Body, adapters: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -15,10 +15,10 @@ def test_defaults_and_json_round_trip() -> None:
     lora = LoRA(r=4, target_modules=("model.conv_head",))
     data = lora.to_json()
     assert data == {"kind": "lora", "r": 4, "alpha": 8.0, "dropout": 0.0, "target_modules": ["model.conv_head"],
-                    "batch_norm": "affine"}
+                    "batch_norm": "auto"}
     assert LoRA.from_json(data) == LoRA(r=4, alpha=8.0, target_modules=("model.conv_head",))
     assert LoRA(r=4, alpha=2).scale == 0.5
-    assert LoRA().r == 4 and LoRA().batch_norm == "affine"  # what keeps EfficientNet-Lite0's head under 5 %
+    assert LoRA().r == 4 and LoRA().batch_norm == "auto"  # what keeps EfficientNet-Lite0's head under 5 %
 
 
 def test_adapter_json_saved_before_batch_norm_existed_means_batch_norm_trained() -> None:

@@ -93,6 +93,18 @@ def test_fine_tune_with_adapters_trains_only_adapters_the_chosen_bn_tensors_and_
     assert all(m.training for m in learn.model.merge().train().body.modules())  # a merged model trains as any other
 
 
+def test_auto_batch_norm_keeps_estimated_statistics_and_trains_never_estimated_ones(make_model: Callable[..., Any]) -> None:
+    fresh = make_model(adapters=LoRA(r=2))  # random source weights: every running mean 0, variance 1
+    assert fresh.adapters["batch_norm"] == "train" and not fresh.body.keep_bn_statistics
+    model = make_model()
+    with torch.no_grad():
+        next(m for m in model.body.modules() if isinstance(m, nn.BatchNorm2d)).running_var.fill_(0.5)  # estimated once
+    model.add_adapters(LoRA(r=2))
+    assert model.adapters["batch_norm"] == "affine" and model.body.keep_bn_statistics
+    assert all(not m.training for m in model.train().body.modules() if isinstance(m, nn.BatchNorm2d))
+    assert make_model(adapters=LoRA(r=2, batch_norm="frozen")).adapters["batch_norm"] == "frozen"  # an explicit mode stays
+
+
 @pytest.mark.parametrize(("adapters", "lr_mult", "spread"), [(LoRA(r=2), None, 1.0), (None, None, 100.0), (LoRA(r=2), 10.0, 10.0)])
 def test_fine_tune_gives_adapters_one_rate_everywhere_unless_told(
     make_model: Callable[..., Any], dls: SimpleNamespace, adapters: LoRA | None, lr_mult: float | None, spread: float
