@@ -73,8 +73,9 @@ def resolve_batch_norm(net: nn.Module, mode: str) -> str:
     (every running mean exactly 0 and variance exactly 1, as initialised: nothing worth keeping), else `affine`."""
     if mode != "auto":
         return mode
-    norms = [m for m in net.modules() if isinstance(m, _BatchNorm) and m.running_mean is not None and m.running_var is not None]
-    untouched = bool(norms) and all(not m.running_mean.any() and bool((m.running_var == 1).all()) for m in norms)
+    stats = [(m.running_mean, m.running_var) for m in net.modules() if isinstance(m, _BatchNorm)]
+    kept = [(mean, var) for mean, var in stats if isinstance(mean, torch.Tensor) and isinstance(var, torch.Tensor)]
+    untouched = bool(kept) and all(not mean.any() and bool(torch.all(var == 1)) for mean, var in kept)
     return "train" if untouched else "affine"
 
 
