@@ -1,6 +1,6 @@
 """Frozen, full and LoRA fine-tuning side by side: accuracy, saved-head bytes, training throughput.
 
-Data and recipe are the demo's (graftzoo_vision.demo: scikit-learn digits at 64 px, seed 42,
+Data and recipe are the demo's (graftzoo_vision.demo: scikit-learn digits at 64 px, split with seed 42,
 `fine_tune(5)` after one frozen epoch at base_lr 1e-2); the random bodies train BENCH_PEFT_EPOCHS (1)
 epochs after the frozen one, because CPU is scarce.
 Bodies: EfficientNet-Lite0 with its packaged ImageNet weights (the demo's), and a torchvision and a
@@ -10,21 +10,31 @@ timm body with random-but-fixed source weights (a safetensors file written with 
 
 - frozen: the body stays frozen (BatchNorm trains, train_bn=True) for 1 + epochs epochs, one cycle
 - full:   `fine_tune(epochs)`, every body weight trains after the frozen epoch (fastai's lr_mult=100)
-- lora:   `fine_tune(epochs, adapters=LoRA(r=R))`, the arch's default layers get rank-R adapters (R=2);
-          with adapters fine_tune's default lr_mult is 1, so every group trains at base_lr/2 = 5e-3
+- lora:   `fine_tune(epochs, adapters=LoRA())`, LoRA's defaults (BENCH_PEFT_R sets another rank) on the
+          arch's default layers; with adapters fine_tune's default lr_mult is 1, so every group trains
+          at base_lr/2 = 5e-3
+
+Seeds: BENCH_PEFT_SEEDS (default "42", the demo's) are torch seeds set before each learner is built
+(head init, shuffling, augmentation); the data split stays the demo's. On EfficientNet-Lite0 (the goal's
+body) full and lora run once per seed and report mean +- sd (sample sd); frozen training and the random
+bodies run with the first seed only, because CPU is scarce. BENCH_PEFT_BODIES picks bodies
+by index (0: Lite0, 1: resnet18, 2: resnet10t), BENCH_PEFT_MODES modes; the docs are written only
+when all three modes ran.
 
 Bytes: `head.safetensors` of `save_head` over the full model's state dict in safetensors.
 Throughput: training images per second of the unfrozen epochs (the training phase of each epoch,
-timed by a callback; validation left out), full fine-tuning against LoRA.
+timed by a callback; validation left out), full fine-tuning against LoRA, mean over seeds.
 
-Run: OMP_NUM_THREADS=1 .venv/bin/python bench/bench_peft.py  (writes docs/benchmarks-peft.md)
-The file's sections after the table (the runs tried by hand, the verdicts) are written by hand: keep them.
+Run: OMP_NUM_THREADS=1 BENCH_PEFT_SEEDS=42,1,2 .venv/bin/python bench/bench_peft.py  (writes docs/benchmarks-peft.md)
+The file's sections from its first `## ` heading on (the runs tried by hand, the verdicts) are written by
+hand: the bench keeps them and rewrites only what comes before.
 """
 
 from __future__ import annotations
 
 import os
 import platform
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -33,13 +43,15 @@ from typing import Any
 from graftzoo.learner import Callback
 
 RANDOM_EPOCHS = int(os.environ.get("BENCH_PEFT_EPOCHS", "1"))
-R = int(os.environ.get("BENCH_PEFT_R", "2"))
+R = int(os.environ["BENCH_PEFT_R"]) if os.environ.get("BENCH_PEFT_R") else None  # None: LoRA's default rank
 ALL_BODIES = [  # (arch, weights, label, fine-tuning epochs after the frozen one)
     ("timm/tf_efficientnet_lite0", "default", "packaged ImageNet", 5),  # the demo's 5 epochs
     ("torchvision/resnet18", "random", "random, fixed (seed 0)", RANDOM_EPOCHS),
     ("timm/resnet10t", "random", "random, fixed (seed 0)", RANDOM_EPOCHS),
 ]
 BODIES = [ALL_BODIES[int(i)] for i in os.environ.get("BENCH_PEFT_BODIES", "0,1,2").split(",")]
+SEEDS = [int(s) for s in os.environ.get("BENCH_PEFT_SEEDS", "42").split(",")]  # torch seeds (init, shuffling); 42 is the demo's
+MODES = os.environ.get("BENCH_PEFT_MODES", "frozen,full,lora").split(",")
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks-peft.md"
 
 
@@ -80,27 +92,28 @@ class TrainTimer(Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
-def learner(arch: str, weights: str, timer: TrainTimer) -> Any:
+def learner(arch: str, weights: str, timer: TrainTimer, seed: int) -> Any:
     import torch
 
-    from graftzoo_vision.demo import SEED, digits_loaders
+    from graftzoo_vision.demo import digits_loaders
     from graftzoo_vision.learner import vision_learner
 
-    torch.manual_seed(SEED)
+    torch.manual_seed(seed)  # the data split stays the demo's (digits_loaders seeds it itself)
     return vision_learner(digits_loaders(), arch, weights=weights, lin_ftrs=[], quiet=True, cbs=[timer])
 
 
-def train(arch: str, weights: str, mode: str, epochs: int) -> tuple[Any, float, float]:
+def train(arch: str, weights: str, mode: str, epochs: int, seed: int) -> tuple[Any, float, float]:
     """(learner, accuracy, training images per second of the unfrozen epochs) after training in `mode`."""
     from graftzoo.adapters import LoRA
 
     timer = TrainTimer()
-    learn = learner(arch, weights, timer)
+    learn = learner(arch, weights, timer, seed)
     if mode == "frozen":
         learn.freeze()
         learn.fit_one_cycle(1 + epochs, 1e-2)
     else:
-        learn.fine_tune(epochs, base_lr=1e-2, adapters=LoRA(r=R) if mode == "lora" else None)
+        lora = (LoRA() if R is None else LoRA(r=R)) if mode == "lora" else None
+        learn.fine_tune(epochs, base_lr=1e-2, adapters=lora)
     speed = sum(timer.images[-epochs:]) / sum(timer.seconds[-epochs:])
     return learn, float(learn.validate()[1]), speed
 
@@ -131,22 +144,31 @@ def main() -> None:
     rows, notes = [], []
     for arch, kind, label, epochs in BODIES:
         weights = "default" if kind == "default" else random_weights(arch, work)
-        result: dict[str, Any] = {}
-        for mode in ("frozen", "full", "lora"):
-            learn, acc, speed = train(arch, weights, mode, epochs)
-            folder = learn.save_head(work / f"{arch.replace('/', '_')}-{mode}")
-            result[mode] = (acc, (folder / "head.safetensors").stat().st_size, speed)
+        result: dict[str, list[tuple[float, int, float]]] = {}
+        for mode in MODES:
+            seeds = SEEDS if mode != "frozen" and kind == "default" else SEEDS[:1]  # CPU is scarce: see the docstring
+            for seed in seeds:
+                learn, acc, speed = train(arch, weights, mode, epochs, seed)
+                folder = learn.save_head(work / f"{arch.replace('/', '_')}-{mode}-{seed}")
+                result.setdefault(mode, []).append((acc, (folder / "head.safetensors").stat().st_size, speed))
+                full = model_bytes(learn.model.merge() if mode == "lora" else learn.model, work)
+                print(f"{arch} {mode} seed {seed}: accuracy {acc:.4f}, head {result[mode][-1][1] / full:.2%}, "
+                      f"{speed:.0f} img/s", flush=True)
             if mode == "lora":
                 adapters = learn.model.adapters
-                notes.append(f"{arch}: LoRA r={R} on {len(adapters['target_modules'])} layers "
-                             f"({', '.join(adapters['target_modules'][:2])}, ...)")
-            full = model_bytes(learn.model.merge() if mode == "lora" else learn.model, work)
-            print(f"{arch} {mode}: accuracy {acc:.4f}, head {result[mode][1] / full:.2%}, {speed:.0f} img/s", flush=True)
-        speed_full, speed_lora = result["full"][2], result["lora"][2]
+                notes.append(f"{arch}: LoRA r={adapters['r']} (alpha {adapters['alpha']:g}, BatchNorm {adapters['batch_norm']}) "
+                             f"on {len(adapters['target_modules'])} layers ({', '.join(adapters['target_modules'][:2])}, ...)")
         share = default_head_share(arch, weights, work)
-        rows.append((arch, f"{label}, 1 + {epochs} epochs", result, full, speed_full, speed_lora, share))
-        print(f"{arch}: throughput full {speed_full:.0f} img/s, lora {speed_lora:.0f} img/s", flush=True)
-    write_docs(rows, notes)
+        rows.append((arch, f"{label}, 1 + {epochs} epochs", result, full, share))
+    if set(MODES) >= {"frozen", "full", "lora"}:
+        write_docs(rows, notes)
+
+
+def mean_sd(values: list[float]) -> str:
+    """`0.912 ± 0.008` (sample sd), or the lone value."""
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
 
 
 def write_docs(rows: list[Any], notes: list[str]) -> None:
@@ -154,27 +176,33 @@ def write_docs(rows: list[Any], notes: list[str]) -> None:
         "# Benchmark: parameter-efficient fine-tuning (LoRA) against frozen and full fine-tuning",
         "",
         "Written by `bench/bench_peft.py` (see its docstring for the method). Digits at 64 px (1437 train, 360 valid",
-        "images, the demo's split and seed), `fine_tune(epochs)` after one frozen epoch at base_lr 1e-2: the demo's 5 epochs",
+        "images, the demo's split), `fine_tune(epochs)` after one frozen epoch at base_lr 1e-2: the demo's 5 epochs",
         f"for EfficientNet-Lite0, {RANDOM_EPOCHS} for the random bodies because CPU is scarce; frozen trains 1 + epochs epochs.",
-        f"Heads with `lin_ftrs=[]`, LoRA rank {R} (alpha {2 * R}) on each arch's default layers, trained with fine_tune's",
+        "Heads with `lin_ftrs=[]`; LoRA with its defaults on each arch's default layers (see below), trained with fine_tune's",
         "adapter default `lr_mult=1` (every group at 5e-3); full fine-tuning with fastai's `lr_mult=100`.",
+        f"Torch seeds {', '.join(map(str, SEEDS))} for EfficientNet-Lite0's full and LoRA runs (mean ± sd over seeds); "
+        "the first seed alone for frozen runs and the random bodies.",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs shared with other jobs, torch threads "
         f"{os.environ.get('OMP_NUM_THREADS', '2')}; throughput is measured on a busy machine, so read ratios, not absolutes.",
         "",
-        "| body | source weights, epochs | frozen acc | full FT acc | LoRA acc | LoRA - full (points) | frozen head | full FT head | LoRA head | LoRA / full throughput | default head's share |",
+        "| body | source weights, epochs | frozen acc | full FT acc | LoRA acc | LoRA - full (points, means) | frozen head | full FT head | LoRA head | LoRA / full throughput | default head's share |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for arch, label, result, full, speed_full, speed_lora, share in rows:
-        acc = {m: result[m][0] for m in result}
-        size = {m: result[m][1] / full for m in result}
+    for arch, label, result, full, share in rows:
+        acc = {m: [run[0] for run in runs] for m, runs in result.items()}
+        size = {m: runs[0][1] / full for m, runs in result.items()}
+        speed = {m: statistics.mean(run[2] for run in runs) for m, runs in result.items()}
+        gap = 100 * (statistics.mean(acc["lora"]) - statistics.mean(acc["full"]))
         lines.append(
-            f"| {arch} | {label} | {acc['frozen']:.3f} | {acc['full']:.3f} | {acc['lora']:.3f} | "
-            f"{100 * (acc['lora'] - acc['full']):+.1f} | {size['frozen']:.1%} | {size['full']:.1%} | {size['lora']:.1%} | "
-            f"{speed_lora / speed_full:.2f} ({speed_lora:.0f} / {speed_full:.0f} img/s) | {share:.1%} |"
+            f"| {arch} | {label} | {mean_sd(acc['frozen'])} | {mean_sd(acc['full'])} | {mean_sd(acc['lora'])} | "
+            f"{gap:+.1f} | {size['frozen']:.1%} | {size['full']:.1%} | {size['lora']:.2%} | "
+            f"{speed['lora'] / speed['full']:.2f} ({speed['lora']:.0f} / {speed['full']:.0f} img/s) | {share:.1%} |"
         )
     lines += ["", "Head sizes are `head.safetensors` as a share of the whole model's state dict in safetensors.",
               "Adapted layers:", "", *[f"- {n}" for n in notes], ""]
-    DOCS.write_text("\n".join(lines), encoding="utf-8")
+    old = DOCS.read_text(encoding="utf-8") if DOCS.exists() else ""
+    hand = old[old.index("\n## ") + 1:] if "\n## " in old else ""  # the hand-written sections stay
+    DOCS.write_text("\n".join(lines) + ("\n" + hand if hand else ""), encoding="utf-8")
     print(f"wrote {DOCS}")
 
 

@@ -6,6 +6,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from graftzoo.errors import ConfigError
 from graftzoo.inputs import InputSpec
@@ -22,7 +23,11 @@ class Body(nn.Module):
     `num_features` is C; `feature_info` lists each resolution stage as a dict with `module`
     (name of the last submodule at that resolution), `num_chs` and `reduction`. Bodies of other
     input kinds declare `num_features` (the image shape probe runs only for image inputs).
+    `keep_bn_statistics` (set by adapters that leave BatchNorm as the source has it) keeps the
+    BatchNorm layers in eval mode when the body trains, so their running statistics never change.
     """
+
+    keep_bn_statistics: bool = False
 
     def __init__(
         self,
@@ -52,6 +57,15 @@ class Body(nn.Module):
         self._split = split
         self._num_features = num_features
         self._feature_info = feature_info
+
+    def train(self, mode: bool = True) -> Body:
+        """`nn.Module.train`; with `keep_bn_statistics` the BatchNorm layers stay in eval mode."""
+        super().train(mode)
+        if mode and self.keep_bn_statistics:
+            for module in self.net.modules():
+                if isinstance(module, _BatchNorm):
+                    module.eval()
+        return self
 
     @property
     def arch(self) -> str:

@@ -27,6 +27,8 @@ def merge(model: Any) -> Any:
         raise ConfigError("the model has no adapters to merge; it is already a plain model")
     merged = copy.deepcopy(model)
     merge_layers(merged.body.net)
+    merged.body.keep_bn_statistics = False  # a plain model: its BatchNorm trains as any other's
+    merged.body.train(merged.body.training)
     for p in merged.parameters():
         p.requires_grad_(True)
     merged.model_config = merged.model_config.replace(adapters=None)

@@ -14,7 +14,14 @@ MAX_RANK = 4096
 MAX_TARGETS = 10**4
 MODULE_PATTERN = re.compile(r"^[A-Za-z0-9_.*?\[\]-]{1,300}$")
 """A module name or glob (`model.blocks.5.*.conv_pw`): dotted names, `*`, `?`, `[...]`; never code."""
-KEYS = ("kind", "r", "alpha", "dropout", "target_modules")
+KEYS = ("kind", "r", "alpha", "dropout", "target_modules", "batch_norm")
+BATCH_NORM_MODES = ("auto", "affine", "frozen", "train")
+"""What adapter training does to the body's BatchNorm layers: nothing (`frozen`: running statistics and
+affine parameters stay the source's), train the affine parameters only (`affine`: the layers run in
+eval mode, so the statistics stay), or train both (`train`: as frozen training with `train_bn`).
+`auto` is resolved when the adapters are added (graftzoo.adapters.peft_layers.resolve_batch_norm)."""
+LEGACY_BATCH_NORM = "train"
+"""What adapter JSON without `batch_norm` (saved before the setting existed) meant."""
 
 
 @dataclass(frozen=True)
@@ -25,12 +32,20 @@ class LoRA:
     `2 * r`), `dropout` the dropout on the adapter's input. `target_modules` lists module names
     or glob patterns relative to the body's network (`body.net`); None takes the arch's manifest
     default (`lora_targets`), else every convolution and linear layer of the body's last group.
+    `batch_norm` says what happens to the body's BatchNorm layers (one of BATCH_NORM_MODES):
+    `affine` trains their affine parameters and keeps their running statistics as the source
+    weights have them (the layers run in eval mode); `frozen` keeps them whole; `train` trains
+    both, as frozen training does; `auto` (default) is `affine`, unless the body's statistics were
+    never estimated (every running mean 0 and variance 1: random source weights), then `train`.
+    The defaults (rank 4, `auto`) keep EfficientNet-Lite0's saved head under 5 % of the model's
+    bytes (docs/benchmarks-peft.md).
     """
 
-    r: int = 8
+    r: int = 4
     alpha: float | None = None
     dropout: float = 0.0
     target_modules: tuple[str, ...] | None = None
+    batch_norm: str = "auto"
 
     def __post_init__(self) -> None:
         problem = check_adapters(self.to_json())
@@ -42,10 +57,11 @@ class LoRA:
         return (2.0 * self.r if self.alpha is None else self.alpha) / self.r
 
     def to_json(self) -> dict[str, Any]:
-        """`{"kind": "lora", "r", "alpha", "dropout", "target_modules"}`: what ModelConfig and graftzoo.json store."""
+        """`{"kind": "lora", "r", "alpha", "dropout", "target_modules", "batch_norm"}`: what ModelConfig and graftzoo.json store."""
         targets = None if self.target_modules is None else list(self.target_modules)
         alpha = 2.0 * self.r if self.alpha is None else self.alpha
-        return {"kind": KIND, "r": self.r, "alpha": alpha, "dropout": self.dropout, "target_modules": targets}
+        return {"kind": KIND, "r": self.r, "alpha": alpha, "dropout": self.dropout, "target_modules": targets,
+                "batch_norm": self.batch_norm}
 
     @classmethod
     def from_json(cls, data: Any) -> LoRA:
@@ -57,7 +73,8 @@ class LoRA:
             raise ConfigError(f"bad adapter settings: {problem}")
         targets = data["target_modules"]
         return cls(r=data["r"], alpha=float(data["alpha"]), dropout=float(data["dropout"]),
-                   target_modules=None if targets is None else tuple(targets))
+                   target_modules=None if targets is None else tuple(targets),
+                   batch_norm=data.get("batch_norm", LEGACY_BATCH_NORM))
 
     def with_targets(self, names: list[str]) -> LoRA:
         """The same settings on exactly the modules `names`."""
@@ -68,8 +85,11 @@ def check_adapters(data: Any) -> str | None:
     """None when `data` is valid adapter JSON (`LoRA.to_json`'s form), else what is wrong, naming the key."""
     if not isinstance(data, dict):
         return f"must be a JSON object {{'kind': 'lora', ...}}, got {type(data).__name__}"
-    if set(data) != set(KEYS):
+    if not set(KEYS) - {"batch_norm"} <= set(data) <= set(KEYS):  # without batch_norm: saved before it existed
         return f"must have exactly the keys {list(KEYS)}, got {sorted(map(str, data))}"
+    batch_norm = data.get("batch_norm", LEGACY_BATCH_NORM)
+    if batch_norm not in BATCH_NORM_MODES:
+        return f"'batch_norm' must be one of {list(BATCH_NORM_MODES)}, got {_short(batch_norm)}"
     if data["kind"] != KIND:
         return f"'kind' must be {KIND!r} (the only adapter kind), got {data['kind']!r}"
     r = data["r"]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from graftzoo.adapters.lora import LoRA
 from graftzoo.adapters.targets import resolve_targets
@@ -41,8 +43,9 @@ def inject(body: Body, lora: LoRA) -> LoRA:
     """Wrap the body's target layers with LoRA (in place); return the settings with the exact layer names.
 
     The adapters start as a no-op (peft initialises `lora_B` to zeros), so the body's outputs are
-    unchanged until training; they do not advance torch's RNG. Afterwards only adapters and BatchNorm
-    layers are trainable in the body.
+    unchanged until training; they do not advance torch's RNG. Afterwards only the adapters (and
+    BatchNorm, as `lora.batch_norm` says) are trainable in the body; unless `batch_norm` is `train`,
+    the body keeps its BatchNorm layers in eval mode (`Body.keep_bn_statistics`).
     """
     if has_adapters(body):
         raise ConfigError(f"the {body.arch} body already has adapters; merge() them first or start from a fresh model")
@@ -58,8 +61,22 @@ def inject(body: Body, lora: LoRA) -> LoRA:
             peft.inject_adapter_in_model(config, body.net)
     except (ValueError, TypeError, RuntimeError) as exc:
         raise ConfigError(f"peft cannot put LoRA adapters on the {body.arch} body's layers {names[:5]}: {exc}") from exc
-    mark_trainable(body)
+    lora = replace(lora, batch_norm=resolve_batch_norm(body.net, lora.batch_norm))
+    mark_trainable(body, lora.batch_norm)
+    body.keep_bn_statistics = lora.batch_norm != "train"
+    body.train(body.training)
     return lora.with_targets(names)
+
+
+def resolve_batch_norm(net: nn.Module, mode: str) -> str:
+    """`mode`, with `auto` resolved: `train` when no BatchNorm of `net` ever estimated its statistics
+    (every running mean exactly 0 and variance exactly 1, as initialised: nothing worth keeping), else `affine`."""
+    if mode != "auto":
+        return mode
+    stats = [(m.running_mean, m.running_var) for m in net.modules() if isinstance(m, _BatchNorm)]
+    kept = [(mean, var) for mean, var in stats if isinstance(mean, torch.Tensor) and isinstance(var, torch.Tensor)]
+    untouched = bool(kept) and all(not mean.any() and bool(torch.all(var == 1)) for mean, var in kept)
+    return "train" if untouched else "affine"
 
 
 def apply_adapters(body: Body, adapters: dict[str, Any] | None) -> dict[str, Any] | None:

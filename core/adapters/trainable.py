@@ -1,4 +1,4 @@
-"""What trains in a body with adapters: the adapters and BatchNorm layers; every other body weight is locked."""
+"""What trains in a body with adapters: the adapters, and BatchNorm unless it stays frozen; every other body weight is locked."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from typing import Any
 
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
+
+from graftzoo.adapters.lora import LEGACY_BATCH_NORM
 
 ADAPTER_MARK = ".lora_"
 """Part of the name of every adapter tensor peft adds (`conv.lora_A.default.weight`)."""
@@ -22,25 +24,28 @@ def has_adapters(module: nn.Module) -> bool:
 
 
 def locked_param_ids(model: Any) -> set[int]:
-    """Ids of the body parameters adapters keep frozen (neither adapter nor BatchNorm); empty without adapters."""
+    """Ids of the body parameters adapters keep frozen; empty without adapters.
+
+    Every body parameter but the adapters', and but BatchNorm's unless the adapters' `batch_norm`
+    setting is `frozen`.
+    """
     body = getattr(model, "body", None)
     if not isinstance(body, nn.Module) or not has_adapters(body):
         return set()
-    norm = {id(p) for m in body.modules() if isinstance(m, _BatchNorm) for p in m.parameters(recurse=False)}
-    return {id(p) for name, p in body.named_parameters() if not is_adapter_key(name) and id(p) not in norm}
+    adapters = getattr(model, "adapters", None) or {}
+    return _locked(body, adapters.get("batch_norm", LEGACY_BATCH_NORM))
 
 
-def mark_trainable(body: nn.Module) -> None:
-    """Adapters and BatchNorm trainable, every other body parameter frozen (what `freeze_to(0)` also gives)."""
-    locked = locked_param_ids(_Holder(body))
+def mark_trainable(body: nn.Module, batch_norm: str) -> None:
+    """Adapters (and BatchNorm unless `frozen`) trainable, every other body parameter frozen (what `freeze_to(0)` also gives)."""
+    locked = _locked(body, batch_norm)
     for p in body.parameters():
         p.requires_grad_(id(p) not in locked)
         if id(p) in locked:
             p.grad = None
 
 
-class _Holder:
-    """A model-like view of a lone body for `locked_param_ids`."""
-
-    def __init__(self, body: nn.Module) -> None:
-        self.body = body
+def _locked(body: nn.Module, batch_norm: str) -> set[int]:
+    norm = set() if batch_norm == "frozen" else {
+        id(p) for m in body.modules() if isinstance(m, _BatchNorm) for p in m.parameters(recurse=False)}
+    return {id(p) for name, p in body.named_parameters() if not is_adapter_key(name) and id(p) not in norm}

@@ -175,7 +175,8 @@ def fine_tuning_kind(config: dict[str, Any]) -> str:
     """Which kind of fine-tuning the stored tensors come from: LoRA adapters, full, or none (frozen body)."""
     adapters = config.get("adapters")
     if adapters:
-        return (f"LoRA adapters (rank {adapters['r']}, alpha {adapters['alpha']:g}, on {len(adapters['target_modules'])} layers; "
+        return (f"LoRA adapters (rank {adapters['r']}, alpha {adapters['alpha']:g}, on {len(adapters['target_modules'])} layers, "
+                f"BatchNorm {adapters.get('batch_norm', 'train')}; "
                 "stored unmerged, the rest of the body comes from its source weights)")
     kind = str((config.get("training") or {}).get("fine_tuning"))
     return {"frozen": "none: the body's weights stayed frozen (normalization layers aside)",

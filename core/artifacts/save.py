@@ -139,7 +139,8 @@ def _body_change(model: Any, body_keys: list[str]) -> str:
         return "no pretrained weights: the whole body is stored"
     adapters = model.config.get("adapters")
     if adapters:
-        return f"LoRA adapters on {len(adapters['target_modules'])} layers ({len(body_keys)} adapter and normalization tensors stored)"
+        return (f"LoRA adapters on {len(adapters['target_modules'])} layers, BatchNorm {adapters.get('batch_norm', 'train')} "
+                f"({len(body_keys)} adapter and normalization tensors stored)")
     if not body_keys:
         return "frozen: identical to its source weights"
     norm = _norm_keys(model)

@@ -14,15 +14,24 @@ from graftzoo.model_config import ModelConfig
 def test_defaults_and_json_round_trip() -> None:
     lora = LoRA(r=4, target_modules=("model.conv_head",))
     data = lora.to_json()
-    assert data == {"kind": "lora", "r": 4, "alpha": 8.0, "dropout": 0.0, "target_modules": ["model.conv_head"]}
+    assert data == {"kind": "lora", "r": 4, "alpha": 8.0, "dropout": 0.0, "target_modules": ["model.conv_head"],
+                    "batch_norm": "auto"}
     assert LoRA.from_json(data) == LoRA(r=4, alpha=8.0, target_modules=("model.conv_head",))
     assert LoRA(r=4, alpha=2).scale == 0.5
+    assert LoRA().r == 4 and LoRA().batch_norm == "auto"  # what keeps EfficientNet-Lite0's head under 5 %
+
+
+def test_adapter_json_saved_before_batch_norm_existed_means_batch_norm_trained() -> None:
+    """Heads saved before the setting trained BatchNorm with the adapters: that is what its absence means."""
+    legacy = {k: v for k, v in LoRA(r=2).to_json().items() if k != "batch_norm"}
+    assert check_adapters(legacy) is None
+    assert LoRA.from_json(legacy).batch_norm == "train"
 
 
 @pytest.mark.parametrize(("kwargs", "named"), [
     ({"r": 0}, "'r'"), ({"r": True}, "'r'"), ({"alpha": -1.0}, "'alpha'"), ({"dropout": 1.0}, "'dropout'"),
     ({"target_modules": ("os:system",)}, "'target_modules'"), ({"target_modules": ()}, "'target_modules'"),
-    ({"target_modules": ("a b",)}, "'target_modules'"),
+    ({"target_modules": ("a b",)}, "'target_modules'"), ({"batch_norm": "eval"}, "'batch_norm'"),
 ])
 def test_bad_settings_name_the_key(kwargs: dict[str, Any], named: str) -> None:
     with pytest.raises(ConfigError, match=named):

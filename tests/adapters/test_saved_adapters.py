@@ -1,4 +1,4 @@
-"""A head trained with adapters saves only adapter, BatchNorm and head tensors, and loads back exactly."""
+"""A head trained with adapters saves only adapter, (trained) BatchNorm and head tensors, and loads back exactly."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from safetensors import safe_open
 
 import graftzoo
 from graftzoo.adapters import LoRA
+from graftzoo.learner import Learner
 from graftzoo.errors import ArtifactError
 
 
@@ -40,7 +42,7 @@ def stored_names(folder: Path) -> set[str]:
 
 @pytest.fixture
 def saved(make_model: Callable[..., Any], tmp_path: Path) -> tuple[Path, Any]:
-    model = make_model(adapters=LoRA(r=4))
+    model = make_model(adapters=LoRA(r=4, batch_norm="train"))  # the setting that stores the most
     train_a_little(model)
     return model.eval().save_head(tmp_path / "head", vocab=["a", "b", "c"]), model
 
@@ -56,9 +58,30 @@ def test_only_adapter_bn_and_head_tensors_are_stored(saved: tuple[Path, Any]) ->
     assert not any("base_layer" in n for n in names)
     config = json.loads((folder / "graftzoo.json").read_text())
     assert config["adapters"] == model.adapters and config["training"]["fine_tuning"] == "lora"
-    assert "LoRA adapters (rank 4" in (folder / "README.md").read_text()
+    assert "LoRA adapters (rank 4" in (folder / "README.md").read_text() and "BatchNorm train" in (folder / "README.md").read_text()
     body = {k: v.numel() for k, v in model.state_dict().items() if k.startswith("body.")}
     assert sum(body[k] for k in names if k in body) < 0.25 * sum(body.values())  # a small share of the body travels
+
+
+@pytest.mark.parametrize(("batch_norm", "bn_stored"), [("affine", ("weight", "bias")), ("frozen", ())])
+def test_with_bn_statistics_kept_only_adapter_head_and_chosen_bn_tensors_are_stored_and_load_exactly(
+    make_model: Callable[..., Any], dls: SimpleNamespace, images: torch.Tensor, tmp_path: Path,
+    batch_norm: str, bn_stored: tuple[str, ...],
+) -> None:
+    """Real training under `affine` (the default) or `frozen` leaves BatchNorm statistics as the source has them: none travel."""
+    learn = Learner(dls, make_model(), quiet=True)
+    learn.fine_tune(1, base_lr=1e-2, freeze_epochs=1, adapters=LoRA(r=2, batch_norm=batch_norm))
+    model = learn.model.eval()
+    folder = model.save_head(tmp_path / "head", vocab=["a", "b", "c"])
+    lora = {k for k in model.state_dict() if ".lora_" in k}
+    head = {k for k in model.state_dict() if k.startswith("head.")}
+    bn = {f"body.{n}.{k}" for n, m in model.body.named_modules() if isinstance(m, torch.nn.BatchNorm2d) for k in bn_stored}
+    assert lora and stored_names(folder) == head | lora | bn
+    assert f"BatchNorm {batch_norm}" in (folder / "README.md").read_text()  # the model card says so
+    loaded = graftzoo.load_head(folder)
+    assert loaded.adapters == model.adapters and loaded.adapters["batch_norm"] == batch_norm
+    with torch.no_grad():
+        assert torch.equal(loaded(images), model(images))
 
 
 @pytest.mark.slow

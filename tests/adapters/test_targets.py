@@ -36,7 +36,9 @@ def test_family_default_adapts_exactly_its_layers_and_starts_as_a_no_op(make_mod
     lora = {n for n in trainable if ".lora_" in n}
     assert {n.split(".lora_")[0] for n in lora} == {f"net.{t}" for t in FAMILY_DEFAULT}
     bn = {f"net.{n}.{k}" for n, m in model.body.net.named_modules() if isinstance(m, nn.BatchNorm2d) for k in ("weight", "bias")}
-    assert trainable == lora | bn  # the base weights are locked, BatchNorm trains as without adapters
+    assert trainable == lora | bn  # the base weights are locked; BatchNorm's affine parameters train (batch_norm="affine")
+    frozen_bn = make_model(adapters=LoRA(r=4, batch_norm="frozen"))
+    assert {n for n, p in frozen_bn.body.named_parameters() if p.requires_grad} == lora  # BatchNorm locked too
 
 
 def test_user_targets_override_the_default(make_model: Callable[..., Any]) -> None:
