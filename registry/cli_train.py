@@ -5,7 +5,7 @@ The config has five tables; every key is checked and a wrong one is named with t
     [data]    kind = a registered data section (`graftzoo list --kind data`), then that section's keys
     [model]   arch, weights ("default", a reference, or "none"), head, head_kwargs, body_kwargs, cut
     [recipe]  method ("fine_tune", "fit_one_cycle", "fit"), epochs, lr, freeze_epochs, lr_find,
-              adapters (fine_tune only: a [recipe.adapters] table of LoRA settings, r, alpha, dropout, target_modules)
+              adapters (fine_tune only: a [recipe.adapters] table of LoRA settings: r, alpha, dropout, target_modules, batch_norm)
     [train]   bs (per process), seed, precision ("fp32", "bf16", "fp16"), sync_bn, channels_last
     [output]  folder, push (a repo id), hub ("local", "hf")
 
