@@ -19,15 +19,15 @@ class LoadedHeads:
 
     def load(self, ref: str | os.PathLike[str]) -> Any:
         from graftzoo.artifacts.load import load_head
-        from graftzoo.artifacts.locate import locate
+        from graftzoo.artifacts.locate import located
 
-        folder, _ = locate(ref)
-        key, stamp = str(folder.resolve()), _stamp(folder)
-        cached = self._heads.get(key)
-        if cached is not None and cached[0] == stamp:
-            self._heads.move_to_end(key)
-            return cached[1]
-        model = load_head(ref)
+        with located(ref) as folder:  # one pull of a hub reference; a copy that fails to load leaves the HF cache
+            key, stamp = str(folder.resolve()), _stamp(folder)
+            cached = self._heads.get(key)
+            if cached is not None and cached[0] == stamp:
+                self._heads.move_to_end(key)
+                return cached[1]
+            model = load_head(folder)
         self._heads[key] = (stamp, model)
         self._heads.move_to_end(key)
         while len(self._heads) > self.keep:
