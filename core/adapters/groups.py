@@ -21,9 +21,9 @@ def place_adapter_params(net: nn.Module, groups: list[list[nn.Parameter]]) -> li
     for name, p in params.items():
         if id(p) in seen or not is_adapter_key(name):
             continue
-        layer = name[: name.index(ADAPTER_MARK)]
-        base = params.get(f"{layer}.base_layer.weight")
-        index = where.get(id(base), len(out) - 1) if base is not None else len(out) - 1
+        layer = net.get_submodule(name[: name.index(ADAPTER_MARK)])  # the wrapper; its other parameters are the base layer's
+        base = [id(q) for key, q in layer.named_parameters() if not is_adapter_key(key) and id(q) in where]
+        index = where[base[0]] if base else len(out) - 1
         out[index].append(p)
         where[id(p)] = index
     return out

@@ -12,7 +12,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from graftzoo.adapters.lora import LoRA
-from graftzoo.adapters.targets import resolve_targets
+from graftzoo.adapters.targets import resolve_targets, split_targets
 from graftzoo.adapters.trainable import has_adapters, mark_trainable
 from graftzoo.errors import ConfigError, GraftzooError
 
@@ -53,9 +53,13 @@ def inject(body: Body, lora: LoRA) -> LoRA:
     groups = body.param_groups()
     names = resolve_targets(body.net, lora.target_modules, default=body.spec.lora_targets,
                             last_group=groups[-1] if groups else None, arch=body.arch)
-    exact = "^(?:" + "|".join(re.escape(name) for name in names) + ")$"  # peft matches a str as a full regex
+    layers, parameters = split_targets(body.net, names)
+    if parameters and lora.dropout:
+        raise ConfigError(f"LoRA dropout cannot apply to RNN weights such as {parameters[0]!r} of the {body.arch} body "
+                          "(peft adapts them as parameters, with no input to drop): use LoRA(dropout=0)")
+    exact = "^(?:" + "|".join(re.escape(name) for name in layers) + ")$" if layers else []  # a str: peft's full-match regex
     config = peft.LoraConfig(r=lora.r, lora_alpha=lora.to_json()["alpha"], lora_dropout=lora.dropout,
-                             target_modules=exact, bias="none")
+                             target_modules=exact, target_parameters=parameters or None, bias="none")
     try:
         with torch.random.fork_rng(devices=[]):  # the adapters' init leaves the RNG as it was: the head grafted next is the same
             peft.inject_adapter_in_model(config, body.net)
@@ -96,9 +100,11 @@ def merge_layers(net: nn.Module) -> int:
     peft = require_peft()
     lora_layer = peft.tuners.lora.LoraLayer
     found = [(name, module) for name, module in net.named_modules() if isinstance(module, lora_layer)]
+    for _, module in found:
+        module.merge()  # an RNN with several adapted weights has one wrapper per weight, nested: each merges its own
+    wrappers = {name for name, _ in found}
     for name, module in found:
-        module.merge()
         parent_name, _, child = name.rpartition(".")
-        parent = net.get_submodule(parent_name) if parent_name else net
-        setattr(parent, child, module.get_base_layer())
+        if parent_name not in wrappers:  # the outermost wrapper gives way to the layer inside them all
+            setattr(net.get_submodule(parent_name) if parent_name else net, child, module.get_base_layer())
     return len(found)

@@ -8,6 +8,7 @@ from typing import Any
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call
+from torch.nn.utils import parametrize
 
 from graftzoo.errors import ConfigError
 
@@ -60,7 +61,13 @@ class EmbeddingDropout(nn.Module):
 
 class WeightDropout(nn.Module):
     """DropConnect on an LSTM's hidden-to-hidden weights: the weights the LSTM runs with are a
-    dropped-out copy of its own parameters (`torch.func.functional_call`), redrawn every forward."""
+    dropped-out copy of its own parameters, redrawn every forward.
+
+    A plain LSTM runs through `torch.func.functional_call` with the dropped weights. An LSTM whose
+    weights carry LoRA adapters (peft wraps it and adds each adapter's update through a
+    parametrization during its forward) gets the dropout as a parametrization registered first, for
+    that forward only: it runs with `dropout(W) + update`, the source weights dropped, the update not.
+    """
 
     def __init__(self, module: nn.LSTM, weight_p: float, layer_names: tuple[str, ...] = ("weight_hh_l0",)) -> None:
         super().__init__()
@@ -71,8 +78,32 @@ class WeightDropout(nn.Module):
     def forward(self, x: Tensor, hidden: Hidden) -> tuple[Tensor, Hidden]:
         if not self.training or self.weight_p == 0:
             return self.module(x, hidden)
-        dropped = {name: F.dropout(getattr(self.module, name), self.weight_p, training=True) for name in self.layer_names}
-        return functional_call(self.module, dropped, (x, hidden))
+        if isinstance(self.module, nn.LSTM):
+            dropped = {name: F.dropout(getattr(self.module, name), self.weight_p, training=True) for name in self.layer_names}
+            return functional_call(self.module, dropped, (x, hidden))
+        lstm = next(m for m in self.module.modules() if isinstance(m, nn.LSTM))  # the layer inside the adapters' wrappers
+        masked: list[str] = []
+        try:
+            for name in self.layer_names:
+                weight = getattr(lstm, name)
+                mask = dropout_mask(weight.detach(), tuple(weight.shape), self.weight_p)
+                parametrize.register_parametrization(lstm, name, MaskedWeight(mask), unsafe=True)
+                masked.append(name)
+            return self.module(x, hidden)
+        finally:
+            for name in masked:
+                parametrize.remove_parametrizations(lstm, name, leave_parametrized=False)
+
+
+class MaskedWeight(nn.Module):
+    """A parametrization that multiplies a weight by a fixed mask (WeightDropout's mask for one forward)."""
+
+    def __init__(self, mask: Tensor) -> None:
+        super().__init__()
+        self.mask = mask
+
+    def forward(self, weight: Tensor) -> Tensor:
+        return weight * self.mask
 
 
 class AWD_LSTM(nn.Module):

@@ -177,6 +177,26 @@ def test_head_weights_from_a_saved_language_model_start_the_classifier(
         text_classifier_learner(other_vocab, weights=f"head://{lm_folder}", quiet=True, path=tmp_path)
 
 
+def test_a_classifier_fine_tuned_with_adapters_on_a_saved_language_model_stores_only_adapters_and_head(
+        lm_dls: TextDataLoaders, clas_dls: TextDataLoaders, tmp_path: Path) -> None:
+    """ULMFiT with LoRA: the LM is the source, the classifier's LSTMs take adapters, and its saved head is small."""
+    from graftzoo.adapters import LoRA
+
+    torch.manual_seed(0)
+    lm = language_model_learner(lm_dls, config=TINY, weights=None, quiet=True, path=tmp_path)
+    lm_folder = graftzoo.save_head(lm, tmp_path / "lm")
+    learn = text_classifier_learner(clas_dls, weights=f"head://{lm_folder}", seq_len=8, quiet=True, path=tmp_path)
+    learn.fine_tune(1, 1e-2, adapters=LoRA(r=2))
+    saved = graftzoo.save_head(learn, tmp_path / "clas")
+    config = json.loads((saved / "graftzoo.json").read_text())
+    assert config["body_tensors"] and all(".lora_" in k for k in config["body_tensors"])  # no embedding, no LSTM weight
+    assert config["training"]["fine_tuning"] == "lora"
+    label, _, probs = learn.predict(TEXT)
+    loaded_label, loaded_probs = load_head(saved).predict(TEXT)
+    assert loaded_label == label
+    torch.testing.assert_close(loaded_probs, probs)
+
+
 def _tokens_state(pre: TextPreprocessor) -> dict[str, Any]:
     return json.loads(json.dumps(pre.state()))
 
