@@ -1,4 +1,4 @@
-"""Parameter-efficient fine-tuning: LoRA adapters on a body's Conv2d and Linear layers, through `peft`.
+"""Parameter-efficient fine-tuning: LoRA adapters on a body's Conv2d and Linear layers and RNN weights, through `peft`.
 
 `LoRA` (settings, plain JSON) imports nothing heavy; the rest loads torch, and `peft` only when
 adapters are actually added (`pip install "graftzoo[peft]"`).

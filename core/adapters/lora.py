@@ -26,12 +26,13 @@ LEGACY_BATCH_NORM = "train"
 
 @dataclass(frozen=True)
 class LoRA:
-    """Low-rank adapters (peft's LoRA) on a body's `Conv2d` and `Linear` layers.
+    """Low-rank adapters (peft's LoRA) on a body's `Conv2d` and `Linear` layers and RNN weight matrices.
 
     `r` is the rank, `alpha` the scaling numerator (the update is scaled by `alpha / r`; default
-    `2 * r`), `dropout` the dropout on the adapter's input. `target_modules` lists module names
-    or glob patterns relative to the body's network (`body.net`); None takes the arch's manifest
-    default (`lora_targets`), else every convolution and linear layer of the body's last group.
+    `2 * r`), `dropout` the dropout on the adapter's input (0 for RNN weights). `target_modules`
+    lists module names or glob patterns relative to the body's network (`body.net`), RNN weights as
+    `<layer>.weight_hh_l0`; None takes the arch's manifest default (`lora_targets`), else every
+    adaptable layer of the body's last group.
     `batch_norm` says what happens to the body's BatchNorm layers (one of BATCH_NORM_MODES):
     `affine` trains their affine parameters and keeps their running statistics as the source
     weights have them (the layers run in eval mode); `frozen` keeps them whole; `train` trains
