@@ -41,6 +41,16 @@ def test_family_default_adapts_exactly_its_layers_and_starts_as_a_no_op(make_mod
     assert {n for n, p in frozen_bn.body.named_parameters() if p.requires_grad} == lora  # BatchNorm locked too
 
 
+@pytest.mark.parametrize("arch", ["torchvision/resnet18", "timm/resnet10t"])
+def test_resnets_adapt_every_ungrouped_conv_by_default(arch: str) -> None:
+    """The ResNet families' manifest default: the stem's, every block's and every downsampling conv, nothing else."""
+    plain = graftzoo.graft(arch, "classify", n_out=2, weights=None)
+    convs = [n for n, m in plain.body.net.named_modules() if type(m) is nn.Conv2d]
+    model = graftzoo.graft(arch, "classify", n_out=2, weights=None, adapters=LoRA(r=2))
+    assert convs and adapted(model) == convs
+    assert any("downsample" in n for n in convs) and ".layer" not in f".{convs[0]}"  # the stem comes first
+
+
 def test_user_targets_override_the_default(make_model: Callable[..., Any]) -> None:
     model = make_model(adapters=LoRA(r=2, target_modules=("model.conv_head", "model.blocks.4.*.conv_p*")))
     assert adapted(model) == ["model.blocks.4.0.conv_pw", "model.blocks.4.0.conv_pwl", "model.conv_head"]

@@ -42,12 +42,17 @@ def _fields(cut: int | str, split: str, kind: str = "cnn", **extra: Any) -> dict
     return {"cut": cut if isinstance(cut, int) else CUTS + cut, "split": SPLITS + split, "tags": [kind], **extra}
 
 
+RESNET_LORA = ["conv1", "layer*"]
+"""LoRA's default layers on ResNets: every ungrouped convolution (the stem's, each block's, the downsampling
+ones). On random-weight bodies the last two stages alone ended 1 to 2 points below full fine-tuning
+(docs/benchmarks-peft.md)."""
+
 # (family, name pattern, fields). The first matching pattern wins.
 FAMILIES: list[tuple[str, str, dict[str, Any]]] = [
     ("alexnet", r"alexnet", _fields(-2, "alexnet_split")),
-    ("resnet", r"resnet\d+", _fields(-2, "resnet_split")),
-    ("resnext", r"resnext.*", _fields(-2, "resnet_split")),
-    ("wide_resnet", r"wide_resnet.*", _fields(-2, "resnet_split")),
+    ("resnet", r"resnet\d+", _fields(-2, "resnet_split", lora_targets=RESNET_LORA)),
+    ("resnext", r"resnext.*", _fields(-2, "resnet_split", lora_targets=RESNET_LORA)),
+    ("wide_resnet", r"wide_resnet.*", _fields(-2, "resnet_split", lora_targets=RESNET_LORA)),
     ("squeezenet", r"squeezenet.*", _fields(-1, "squeezenet_split")),
     ("densenet", r"densenet.*", _fields(-1, "densenet_split")),
     ("vgg_bn", r"vgg\d+_bn", _fields(-2, "vgg_bn_split")),
@@ -69,7 +74,7 @@ FAMILIES: list[tuple[str, str, dict[str, Any]]] = [
 ]
 KEY_ORDER = (
     "name", "family", "factory", "factory_kwargs", "cut", "split", "pooled", "num_features", "default_weights",
-    "stats", "input_size", "probe_size", "tags", "description",
+    "stats", "input_size", "probe_size", "lora_targets", "tags", "description",
 )  # fmt: skip
 DEFAULTS = {"stats": "imagenet", "input_size": [3, 224, 224], "probe_size": 64}
 
