@@ -12,7 +12,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from graftzoo.adapters.lora import LoRA
-from graftzoo.adapters.targets import resolve_targets, split_targets
+from graftzoo.adapters.targets import adaptable_layers, resolve_targets
 from graftzoo.adapters.trainable import has_adapters, mark_trainable
 from graftzoo.errors import ConfigError, GraftzooError
 
@@ -51,9 +51,11 @@ def inject(body: Body, lora: LoRA) -> LoRA:
         raise ConfigError(f"the {body.arch} body already has adapters; merge() them first or start from a fresh model")
     peft = require_peft()
     groups = body.param_groups()
-    names = resolve_targets(body.net, lora.target_modules, default=body.spec.lora_targets,
+    holders = adaptable_layers(body.net)
+    names = resolve_targets(holders, lora.target_modules, default=body.spec.lora_targets,
                             last_group=groups[-1] if groups else None, arch=body.arch)
-    layers, parameters = split_targets(body.net, names)
+    parameters = [name for name in names if isinstance(holders[name], nn.RNNBase)]  # peft's target_parameters
+    layers = [name for name in names if name not in parameters]
     if parameters and lora.dropout:
         raise ConfigError(f"LoRA dropout cannot apply to RNN weights such as {parameters[0]!r} of the {body.arch} body "
                           "(peft adapts them as parameters, with no input to drop): use LoRA(dropout=0)")

@@ -33,16 +33,9 @@ def adaptable_layers(net: nn.Module) -> dict[str, nn.Module]:
     return found
 
 
-def split_targets(net: nn.Module, names: list[str]) -> tuple[list[str], list[str]]:
-    """`names` (resolved targets) as (layers, parameters): peft's `target_modules` and `target_parameters`."""
-    holders = adaptable_layers(net)
-    parameters = [name for name in names if isinstance(holders[name], nn.RNNBase)]
-    return [name for name in names if name not in parameters], parameters
-
-
-def resolve_targets(net: nn.Module, patterns: tuple[str, ...] | list[str] | None, *, default: tuple[str, ...] | None,
+def resolve_targets(layers: dict[str, nn.Module], patterns: tuple[str, ...] | list[str] | None, *, default: tuple[str, ...] | None,
                     last_group: list[Any] | None, arch: str) -> list[str]:
-    """The names of the layers to adapt, in module order.
+    """The names of the targets to adapt among `layers` (`adaptable_layers` of the body), in module order.
 
     `patterns` (the user's `target_modules`) win, else `default` (the arch's manifest
     `lora_targets`), else every adaptable layer whose parameters sit in `last_group` (the body's
@@ -50,7 +43,6 @@ def resolve_targets(net: nn.Module, patterns: tuple[str, ...] | list[str] | None
     a family default may hold patterns some members lack, but must match something. A ConfigError
     names what matched nothing and shows some of the names there are.
     """
-    layers = adaptable_layers(net)
     if patterns is None and default is None:
         owned = {id(p) for p in last_group or []}
         chosen = [name for name, m in layers.items() if any(id(p) in owned for p in m.parameters(recurse=False))]
